@@ -1,0 +1,38 @@
+"""numpy arrays to and from ``TensorProto``/shape protos, as raw bytes (no per-element fields)."""
+
+import numpy as np
+
+from engine import dtypes
+from protos import graph_pb2
+
+
+def shape_to_proto(shape):
+    """A shape (tuple with None for unknown dims, or None for unknown rank) as ``TensorShapeProto``."""
+    if shape is None:
+        return graph_pb2.TensorShapeProto(unknown_rank=True)
+    return graph_pb2.TensorShapeProto(dim=[-1 if d is None else int(d) for d in shape])
+
+
+def shape_from_proto(proto):
+    """Inverse of ``shape_to_proto``."""
+    if proto.unknown_rank:
+        return None
+    return tuple(None if d < 0 else int(d) for d in proto.dim)
+
+
+def to_proto(array, dtype=None):
+    """An ndarray-like as a ``TensorProto`` (C-order little-endian bytes)."""
+    dt = dtypes.as_dtype(dtype) if dtype is not None else None
+    arr = np.asarray(array, dtype=dt.as_numpy_dtype if dt else None)
+    dt = dtypes.as_dtype(arr.dtype)
+    arr = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)
+    return graph_pb2.TensorProto(dtype=dt.as_datatype_enum,
+                                 shape=graph_pb2.TensorShapeProto(dim=arr.shape),
+                                 content=arr.tobytes())
+
+
+def from_proto(proto):
+    """A ``TensorProto`` as an ndarray (read-only view of the message's bytes when possible)."""
+    dt = dtypes.as_dtype(proto.dtype)
+    shape = tuple(int(d) for d in proto.shape.dim)
+    return np.frombuffer(proto.content, dtype=np.dtype(dt.as_numpy_dtype).newbyteorder("<")).reshape(shape)

@@ -1,0 +1,1 @@
+"""The ResourceManager daemon: node tracker, gang scheduler, app lifecycle, state store, staging."""
