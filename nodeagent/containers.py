@@ -172,9 +172,10 @@ class ContainerTable:
                     c.reported = True
 
     def forget_app(self, app_id):
-        """Drop the ended containers of a finished app from the table."""
+        """Drop the ended (and reported) containers of a finished app from the table."""
         with self._lock:
-            for cid in [cid for cid, c in self._containers.items() if c.app_id == app_id and c.done]:
+            for cid in [cid for cid, c in self._containers.items()
+                        if c.app_id == app_id and c.done and c.reported]:
                 del self._containers[cid]
 
     def wait_done(self, container_id, timeout):
