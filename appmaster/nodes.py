@@ -57,7 +57,7 @@ class NodeClients:
     def _stop_on(self, node_id, container_ids):
         try:
             self._stub(node_id).StopContainers(
-                nodeagent_pb2.StopContainersRequest(container_ids=container_ids, app_id=self.app_id),
+                nodeagent_pb2.StopContainersRequest(container_ids=container_ids),
                 timeout=self.rpc_timeout_s)
         except grpc.RpcError as exc:
             return rpc.describe_rpc_error(exc, "node agent", node_id)

@@ -61,3 +61,33 @@ def completed_status(container_id, app_id, exit_code, diagnostics, now):
     """A COMPLETE status made up by resmgr (node lost, launch failed, stopped)."""
     return ContainerStatus(container_id, app_id, CONTAINER_COMPLETE, exit_code, diagnostics,
                            finished_at=now)
+
+
+def _format_memory(mb):
+    return f"{mb / 1024:.1f} GiB" if mb >= 1024 else f"{int(mb)} MiB"
+
+
+def describe_capability(res):
+    """One line for a node's capability: ``23.4 GiB, 2 vcores, 0 GPUs``."""
+    return f"{_format_memory(res.memory_mb)}, {res.vcores} vcores, {res.gpus} GPUs"
+
+
+def largest_capability(capabilities, ask=None):
+    """The capability closest to holding ``ask`` (most dimensions fitting, then most memory)."""
+    def key(cap):
+        fitting = 0 if ask is None else sum((ask.vcores <= cap.vcores, ask.memory_mb <= cap.memory_mb,
+                                             ask.gpus <= cap.gpus))
+        return (fitting, cap.memory_mb, cap.vcores, cap.gpus)
+    return max(capabilities, key=key, default=None)
+
+
+def too_large_message(what, ask, largest):
+    """Why ``what`` (a role or ask id) asking ``ask`` fits no node, naming the ``largest`` node."""
+    over = []
+    if ask.memory_mb > largest.memory_mb:
+        over.append(f"{ask.memory_mb} MB memory")
+    if ask.vcores > largest.vcores:
+        over.append(f"{ask.vcores} vcores")
+    if ask.gpus > largest.gpus:
+        over.append(f"{ask.gpus} GPUs")
+    return f"{what} asks {' and '.join(over)} but the largest node has {describe_capability(largest)}"
