@@ -25,9 +25,10 @@ def to_proto(array, dtype=None):
     dt = dtypes.as_dtype(dtype) if dtype is not None else None
     arr = np.asarray(array, dtype=dt.as_numpy_dtype if dt else None)
     dt = dtypes.as_dtype(arr.dtype)
+    shape = arr.shape  # before ascontiguousarray, which turns a 0-d array into shape (1,)
     arr = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)
     return graph_pb2.TensorProto(dtype=dt.as_datatype_enum,
-                                 shape=graph_pb2.TensorShapeProto(dim=arr.shape),
+                                 shape=graph_pb2.TensorShapeProto(dim=shape),
                                  content=arr.tobytes())
 
 

@@ -1,0 +1,280 @@
+"""The executor: a GraphDef compiled once per (fetches, feeds, targets) into a ``Plan``, then run many times.
+
+The serial path is a tight loop over precomputed slots. A plan whose steps could overlap (a blocking _Recv,
+or two non-trivial ops at the same depth) runs in dataflow order instead: ready cheap ops run inline, and only
+blocking ops, or heavy ones while something else is ready, go to a small shared thread pool.
+
+>>> from engine.graph_util import make_const, make_node
+>>> from protos import graph_pb2
+>>> g = graph_pb2.GraphDef(node=[make_const("a", 2.0), make_node("sq", "Square", ["a"], T=dtypes.float64)])
+>>> Executor(g).run(fetches=["sq:0"])[0]
+array(4.)
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import os
+import queue
+import threading
+import time
+
+import numpy as np
+
+from engine import device_spec, dtypes, graph_util, op_defs  # noqa: F401 (dtypes: doctest)
+from engine.errors import CancelledError, OpError, kernel_error
+from engine.kernels import registry
+from engine.kernels.context import RunContext
+from engine.kernels.host import to_host
+from engine.plan import BINARY, NULLARY, UNARY, compile_plan, normalize_fetch
+
+DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+
+# An op whose run took longer than this is worth running beside others next time.
+_HEAVY_SECONDS = 2e-4
+# On its first run, an op with an input this large (elements) is presumed heavy.
+_HEAVY_ELEMENTS = 1 << 16
+# How often a dataflow run waiting on the pool looks at its cancel event.
+_POLL_SECONDS = 0.02
+
+
+@dataclasses.dataclass
+class RunStats:
+    """Facts about one run."""
+
+    nodes_executed: int = 0
+    mode: str = "serial"
+    seconds: float = 0.0
+
+
+class _Pools:
+    """Two shared pools: a small one for compute, a larger one for ops that may block (so they never starve
+    compute, and many waiting _Recvs cannot deadlock one another)."""
+
+    _lock = threading.Lock()
+    _compute = None
+    _blocking = None
+
+    @classmethod
+    def compute(cls):
+        with cls._lock:
+            if cls._compute is None:
+                workers = max(2, min(8, os.cpu_count() or 2))
+                cls._compute = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="engine-op")
+            return cls._compute
+
+    @classmethod
+    def blocking(cls):
+        with cls._lock:
+            if cls._blocking is None:
+                cls._blocking = concurrent.futures.ThreadPoolExecutor(64, thread_name_prefix="engine-wait")
+            return cls._blocking
+
+
+class Executor:
+    """Runs one GraphDef (a partition) on one device; thread-safe; plans are cached per run signature.
+
+    Every op type is checked to have a kernel when the executor is built, so a graph with an unknown op fails
+    at once (NotFoundError naming op and node), not at its first run.
+    """
+
+    def __init__(self, graph_def, device=DEFAULT_DEVICE, resources=None, *, fetches=None, feeds=(), targets=()):
+        self.device = device_spec.canonical(device) if device else DEFAULT_DEVICE
+        self.resources = resources
+        self._nodes = graph_util.node_map(graph_def)
+        self._order = [n.name for n in graph_def.node]
+        self._node_state = {}  # per-node kernel state (random generators) that outlives plans and runs
+        self._plans = {}
+        self._lock = threading.Lock()
+        self._heavy = {}  # node name -> learned: worth running beside others
+        self.last_stats = RunStats()
+        default_type = device_spec.DeviceSpec.parse(self.device).device_type or "CPU"
+        for node in graph_def.node:  # fail now, naming op and node, if any op cannot run here
+            if not op_defs.is_known(node.op):
+                _unknown_op(node)
+            dev_type = device_spec.DeviceSpec.parse(node.device).device_type if node.device else None
+            registry.find(node.op, dev_type or default_type, node.name)
+        if fetches is not None or targets:
+            self.plan_for(fetches or (), feeds, targets)
+
+    def plan_for(self, fetches, feeds=(), targets=()):
+        """The (cached) ``Plan`` for a run signature."""
+        key = (tuple(fetches), frozenset(feeds), tuple(targets))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = compile_plan(self._nodes, self._order, fetches, feeds, targets, self.device,
+                                        self.resources, self._node_state)
+                    self._plans[key] = plan
+        return plan
+
+    def run(self, feeds=None, fetches=(), targets=(), rendezvous=None, step_id=0, cancel=None, timeout=None):
+        """Run the nodes the fetches and targets need; the fetched values as ndarrays, in fetch order.
+
+        ``feeds`` maps tensor names to arrays (any tensor may be fed); ``rendezvous`` serves _Send/_Recv;
+        ``cancel`` is a ``threading.Event`` that stops the run with CancelledError; ``timeout`` bounds each
+        _Recv wait (DeadlineExceededError).
+        """
+        feeds = feeds or {}
+        started = time.perf_counter()
+        plan = self.plan_for(fetches, feeds.keys(), targets)
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(None, None, "run cancelled before it started")
+        vals = [None] * plan.num_slots
+        vals[0] = RunContext(rendezvous, step_id, cancel, self.resources, timeout)
+        for name, value in feeds.items():
+            vals[plan.feed_slots[normalize_fetch(name)] if name not in plan.feed_slots
+                 else plan.feed_slots[name]] = value if isinstance(value, np.ndarray) else np.asarray(value)
+        try:
+            if plan.parallel:
+                executed = self._run_dataflow(plan, vals, cancel, rendezvous)
+                mode = "dataflow"
+            else:
+                executed = _run_serial(plan, vals, cancel)
+                mode = "serial"
+        except OpError as e:
+            if rendezvous is not None:  # let the other partitions of this step stop too
+                rendezvous.abort(e)
+            raise
+        self.last_stats = RunStats(executed, mode, time.perf_counter() - started)
+        out = []
+        for slot in plan.fetch_slots:
+            value = vals[slot]
+            if plan.uses_gpu:
+                value = to_host(value)
+            out.append(value if type(value) is np.ndarray else np.asarray(value))
+        return out
+
+    def _run_dataflow(self, plan, vals, cancel, rendezvous):
+        """Run steps as their inputs become ready; returns how many ran."""
+        steps, successors, blocking = plan.steps, plan.successors, plan.blocking
+        pending = list(plan.pending)
+        ready = collections.deque(i for i, p in enumerate(pending) if p == 0)
+        done = queue.SimpleQueue()
+        heavy = self._heavy
+        names = plan.names
+        inflight = 0
+        executed = 0
+
+        def store(i, result):
+            _store(vals, steps[i], plan.num_outputs[i], result, i, plan)
+            for s in successors[i]:
+                pending[s] -= 1
+                if pending[s] == 0:
+                    ready.append(s)
+
+        def on_pool(i, fn, args):
+            t0 = time.perf_counter()
+            try:
+                result = fn(*args)
+                done.put((i, result, None, time.perf_counter() - t0))
+            except BaseException as e:  # handed to the scheduling thread, which raises it
+                done.put((i, None, e, 0.0))
+
+        while True:
+            while ready:
+                if cancel is not None and cancel.is_set():
+                    raise _cancelled(rendezvous)
+                i = ready.popleft()
+                fn, ins = steps[i][:2]
+                args = [vals[j] for j in ins]
+                is_heavy = heavy.get(names[i])
+                if is_heavy is None:
+                    is_heavy = any(getattr(a, "size", 0) >= _HEAVY_ELEMENTS for a in args)
+                if blocking[i] or (is_heavy and (ready or inflight)):
+                    pool = _Pools.blocking() if blocking[i] else _Pools.compute()
+                    pool.submit(on_pool, i, fn, args)
+                    inflight += 1
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    result = fn(*args)
+                except Exception as e:
+                    raise _error_for(plan, i, vals, e) from None
+                heavy[names[i]] = time.perf_counter() - t0 > _HEAVY_SECONDS
+                executed += 1
+                try:
+                    store(i, result)
+                except ValueError as e:
+                    raise _error_for(plan, i, vals, e) from None
+            if not inflight:
+                return executed
+            try:
+                i, result, err, seconds = done.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if cancel is not None and cancel.is_set():
+                    raise _cancelled(rendezvous) from None
+                continue
+            inflight -= 1
+            if err is not None:
+                raise _error_for(plan, i, vals, err) from None
+            if not blocking[i]:
+                heavy[names[i]] = seconds > _HEAVY_SECONDS
+            executed += 1
+            try:
+                store(i, result)
+            except ValueError as e:
+                raise _error_for(plan, i, vals, e) from None
+
+
+def _unknown_op(node):
+    registry.find(node.op, "CPU", node.name)  # NotFoundError naming op and node when it has no kernel
+    op_defs.lookup(node.op)  # a kernel without an op definition: NotFoundError naming the op
+
+
+def _cancelled(rendezvous):
+    err = CancelledError(None, None, "run cancelled")
+    if rendezvous is not None:
+        rendezvous.abort(err)
+    return err
+
+
+def _error_for(plan, i, vals, exc):
+    """The one OpError for step ``i``'s exception."""
+    ins = plan.steps[i][1]
+    data_slots = ins[1:] if ins and ins[0] == 0 else ins
+    return kernel_error(exc, plan.names[i], plan.ops[i], plan.input_names[i], [vals[s] for s in data_slots])
+
+
+def _store(vals, step, nout, result, i, plan):
+    """Put a kernel's result into its output slots."""
+    out = step[2]
+    if nout == 1:
+        vals[out] = result
+    elif nout > 1:
+        if len(result) != nout:
+            raise ValueError(f"kernel returned {len(result)} outputs, expected {nout}")
+        vals[out:out + nout] = result
+
+
+def _run_serial(plan, vals, cancel):
+    """Run every step in topological order: the fast path, one tight loop; returns how many ran."""
+    steps = plan.steps
+    check = cancel is not None
+    step = None
+    try:
+        for step in steps:
+            if check and cancel.is_set():
+                raise CancelledError(None, None, "run cancelled")
+            fn, ins, out, kind, nout = step
+            if kind == BINARY:
+                vals[out] = fn(vals[ins[0]], vals[ins[1]])
+            elif kind == UNARY:
+                vals[out] = fn(vals[ins[0]])
+            elif kind == NULLARY:
+                vals[out] = fn()
+            else:  # GENERAL: several inputs or outputs
+                result = fn(*[vals[j] for j in ins])
+                if nout == 1:
+                    vals[out] = result
+                elif nout:
+                    if len(result) != nout:
+                        raise ValueError(f"kernel returned {len(result)} outputs, expected {nout}")
+                    vals[out:out + nout] = result
+    except CancelledError:
+        raise
+    except Exception as e:
+        raise _error_for(plan, steps.index(step), vals, e) from None
+    return len(steps)

@@ -1,0 +1,1 @@
+"""Kernels: one small module per family and backend, registered by (op type, device type)."""
