@@ -1,0 +1,58 @@
+"""The TF1 graph API: write ``import tasklayer as tf`` where a TensorFlow 1.x program says ``import tensorflow
+as tf``.
+
+>>> import tasklayer as tf
+>>> with tf.Graph().as_default():
+...     x = tf.constant(5)
+...     z = (x - 8) * (x + 1)
+...     with tf.Session() as sess:
+...         print(sess.run(z))
+-18
+"""
+
+from tasklayer import dtypes, errors, nn  # noqa: F401
+from tasklayer.dtypes import (DType, as_dtype, double, float16, float32, float64, half, int32, int64,  # noqa: F401
+                              uint8)
+from tasklayer.graph import (Graph, GraphKeys, Operation, Tensor, add_to_collection, colocate_with,  # noqa: F401
+                             control_dependencies, device, get_collection, get_collection_ref,
+                             get_default_graph, name_scope, reset_default_graph)
+from tasklayer.graph_io import import_graph_def  # noqa: F401
+from tasklayer.ops.array_ops import (broadcast_to, concat, expand_dims, fill, identity, one_hot, ones,  # noqa: F401
+                                     ones_like, placeholder, rank, reshape, shape, size, squeeze, stack,
+                                     stop_gradient, tile, transpose, unstack, where, zeros, zeros_like)
+from tasklayer.ops.constant_op import (constant, convert_to_tensor,  # noqa: F401
+                                       register_tensor_conversion_function)
+from tasklayer.ops.control_flow_ops import group, no_op  # noqa: F401
+from tasklayer.ops.math_ops import (abs, add, add_n, cast, div, divide, equal, exp, floordiv, floormod,  # noqa: F401
+                                    greater, greater_equal, less, less_equal, log, logical_and, logical_not,
+                                    logical_or, matmul, maximum, minimum, mod, multiply, negative, not_equal,
+                                    pow, range, realdiv, reciprocal, rsqrt, sign, sqrt, square,
+                                    squared_difference, subtract, truediv)
+from tasklayer.ops.nn_ops import sigmoid, tanh  # noqa: F401
+from tasklayer.ops.random_ops import random_normal, random_uniform, set_random_seed  # noqa: F401
+from tasklayer.ops.reduction_ops import (argmax, argmin, reduce_all, reduce_any, reduce_max,  # noqa: F401
+                                         reduce_mean, reduce_min, reduce_prod, reduce_sum)
+from tasklayer.ops.slicing_ops import gather, newaxis, slice, split, strided_slice  # noqa: F401
+from tasklayer.session import InteractiveSession, Session, get_default_session  # noqa: F401
+from tasklayer.shapes import Dimension, TensorShape  # noqa: F401
+
+bool = dtypes.bool_  # noqa: A001 - TF's name (tf.bool)
+sub, mul = subtract, multiply
+
+
+def _load_train():
+    """``tf.train`` when it imports; while it is being written, a stand-in that says why it is missing."""
+    import importlib
+    try:
+        return importlib.import_module("tasklayer.train")
+    except Exception as e:  # noqa: BLE001 - tasklayer must import even if tasklayer.train is broken
+        import types
+        reason = f"{type(e).__name__}: {e}"
+
+        class _Missing(types.ModuleType):
+            def __getattr__(self, name):
+                raise AttributeError(f"tf.train.{name} is unavailable: tasklayer.train failed to import ({reason})")
+        return _Missing("tasklayer.train")
+
+
+train = _load_train()
