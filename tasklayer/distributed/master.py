@@ -1,0 +1,322 @@
+"""The master side of a task: sessions hold a GraphDef (one per version); a step is pruned, placed,
+optimized and partitioned once per signature, registered on its workers once (cached), then run as one
+RunGraph per partition, all in parallel, feeds going straight to the partitions that consume them."""
+
+import concurrent.futures
+import dataclasses
+import itertools
+import queue
+import random
+import threading
+import time
+
+import grpc
+
+from engine import device_spec, graph_util, passes, tensor_codec
+from engine.errors import (AbortedError, CancelledError, DeadlineExceededError, FailedPreconditionError,
+                           NotFoundError, OpError)
+from engine.passes.partition import partition
+from engine.passes.placement import place
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous
+from tasklayer.distributed.worker import DEFAULT_STEP_TIMEOUT, task_name
+
+# Plans kept per session (one per distinct fetches/feeds/targets signature).
+_PLANS_PER_SESSION = 64
+# After the first failed partition, how long to wait for a more telling error from the others.
+_ROOT_CAUSE_GRACE = 0.5
+
+
+@dataclasses.dataclass
+class _PartRun:
+    """A partition bound to the worker that runs it."""
+
+    part: object
+    handle: str
+    task: str
+    address: str
+    client: object = None  # RemoteWorker; None = this process's worker
+
+
+@dataclasses.dataclass
+class _Plan:
+    """A step's partitions and where each fetch comes from."""
+
+    runs: list
+    fetch_routes: list  # per fetch: (run index, position in that partition's fetches)
+    derived: dict = dataclasses.field(default_factory=dict)  # tensor -> (fed tensor, Slice kernel, begin, size)
+    registered: bool = False
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+class _Session:
+    """A client's graph (latest version) and its cached step plans."""
+
+    def __init__(self, handle, graph_def, version):
+        self.handle = handle
+        self.graph_def = graph_def
+        self.version = version
+        self.plans = {}
+        self.plan_ids = itertools.count(1)
+        self.lock = threading.Lock()
+
+
+class Master:
+    """Serves sessions on one task; ops without a device run on ``default_device`` (this task's CPU)."""
+
+    def __init__(self, cluster, job, index, worker, optimize=True):
+        self.cluster = cluster
+        self.worker = worker
+        self.task_key = (job, int(index))
+        self.default_device = f"/job:{job}/replica:0/task:{index}/device:CPU:0"
+        self.optimize = optimize
+        self._sessions = {}
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="master")
+        self._session_ids = itertools.count(1)
+
+    # ---------------------------------------------------------------- sessions
+    def create_session(self, graph_def, version):
+        """A new session holding ``graph_def``; its handle."""
+        handle = f"s{random.getrandbits(40):010x}{next(self._session_ids)}"
+        with self._lock:
+            self._sessions[handle] = _Session(handle, graph_def, version)
+        return handle
+
+    def extend_session(self, handle, graph_def, version):
+        """Replace the session's graph by a newer version (plans of older versions are dropped)."""
+        session = self._session(handle)
+        with session.lock:
+            old = list(session.plans.values())
+            session.graph_def, session.version, session.plans = graph_def, version, {}
+        self._cleanup(old)
+
+    def close_session(self, handle):
+        """Forget a session and unregister its partitions."""
+        with self._lock:
+            session = self._sessions.pop(handle, None)
+        if session is not None:
+            self._cleanup(list(session.plans.values()))
+
+    def _session(self, handle):
+        session = self._sessions.get(handle)
+        if session is None:
+            raise FailedPreconditionError(None, None, f"session {handle!r} is unknown to the master on "
+                                                      f"{task_name(*self.task_key)} (closed, or the server restarted)")
+        return session
+
+    def _cleanup(self, plans):
+        by_client = {}
+        for plan in plans:
+            for run in plan.runs:
+                by_client.setdefault(run.client, []).append(run.handle)
+        for client, handles in by_client.items():
+            if client is None:
+                self.worker.cleanup_graph(handles)
+            else:
+                client.cleanup_graph(handles)
+
+    # ---------------------------------------------------------------- planning
+    def _plan(self, session, version, fetches, feeds, targets):
+        if version != session.version:
+            raise FailedPreconditionError(None, None, f"graph version {version} was never sent to the master "
+                                                      f"(it holds version {session.version})")
+        key = (version, tuple(fetches), tuple(sorted(feeds)), tuple(targets))
+        plan = session.plans.get(key)
+        if plan is not None:
+            return plan
+        with session.lock:
+            plan = session.plans.get(key)
+            if plan is None:
+                plan = self._build_plan(session, fetches, feeds, targets)
+                if len(session.plans) >= _PLANS_PER_SESSION:
+                    self._cleanup([session.plans.pop(next(iter(session.plans)))])
+                session.plans[key] = plan
+        return plan
+
+    def _build_plan(self, session, fetches, feeds, targets):
+        """Prune, place, optimize and partition the session's graph for one signature."""
+        tasks = {job: self.cluster.task_indices(job) for job in self.cluster.jobs}
+        graph = passes.prune(session.graph_def, fetches, targets, feeds)
+        graph = place(graph, tasks, self.default_device)
+        derived = _feed_slices(graph, feeds, fetches, targets, self.task_key)
+        if derived:  # those slices are fed instead: only the slice crosses, not the whole feed
+            feeds = set(feeds) | set(derived)
+            graph = passes.prune(graph, fetches, targets, feeds)
+        if self.optimize:
+            graph = place(passes.optimize(graph, fetches, targets, feeds), tasks, self.default_device)
+        parts = partition(graph, fetches, targets, feeds)
+        plan_id = next(session.plan_ids)
+        runs, index = [], {}
+        for device in sorted(parts):
+            part = parts[device]
+            job, task = part.task
+            local = (job, task) == self.task_key
+            address = self.cluster.task_address(job, task)
+            client = None if local else self.worker.peer((job, task))
+            handle = f"{session.handle}/{plan_id}/{device}"
+            index[device] = len(runs)
+            runs.append(_PartRun(part, handle, task_name(job, task), address, client))
+        routes = []
+        nodes = graph_util.node_map(graph)
+        for f in fetches:
+            t = graph_util.tensor_name(f)
+            device = nodes[graph_util.node_name(t)].device
+            run = index[device]
+            routes.append((run, runs[run].part.fetches.index(t)))
+        return _Plan(runs, routes, derived)
+
+    def _register(self, plan, timeout):
+        """Register the plan's partitions on their workers, in parallel, once."""
+        if plan.registered:
+            return
+        with plan.lock:
+            if plan.registered:
+                return
+            futures = []
+            for run in plan.runs:
+                if run.client is None:
+                    self.worker.register_graph(run.handle, run.part.graph_def, run.part.device)
+                else:
+                    futures.append(self._pool.submit(run.client.register_graph, run.handle, run.part.graph_def,
+                                                     run.part.device, min(timeout, 60.0)))
+            for f in futures:
+                f.result()
+            plan.registered = True
+
+    # ---------------------------------------------------------------- steps
+    def run_step(self, handle, version, feeds, fetches, targets, timeout=None):
+        """Run one step; the fetched arrays in fetch order. Errors name the node or the task that failed."""
+        timeout = timeout or DEFAULT_STEP_TIMEOUT
+        session = self._session(handle)
+        plan = self._plan(session, version, list(fetches), {graph_util.tensor_name(k): v for k, v in feeds.items()},
+                          list(targets))
+        feeds = {graph_util.tensor_name(k): v for k, v in feeds.items()}
+        for name, (source, kernel, begin, size) in plan.derived.items():
+            try:
+                feeds[name] = kernel(feeds[source], begin, size)
+            except OpError as e:
+                raise type(e)(None, None, e.message, node_name=graph_util.node_name(name), op_type="Slice") from None
+        self._register(plan, timeout)
+        step_id = random.getrandbits(62) | 1
+        try:
+            outputs = self._run_partitions(plan, step_id, feeds, timeout)
+        except NotFoundError as e:
+            if "is not registered" in e.message:
+                plan.registered = False  # a restarted worker: register again next time
+            raise
+        return [outputs[run][pos] for run, pos in plan.fetch_routes]
+
+    def _run_partitions(self, plan, step_id, feeds, timeout):
+        runs = plan.runs
+        if len(runs) == 1 and runs[0].client is None:  # all local: no threads, no RPC
+            part = runs[0].part
+            return [self.worker.run_graph(runs[0].handle, step_id, {n: feeds[n] for n in part.feeds},
+                                          part.fetches, part.targets, timeout)]
+        deadline = time.monotonic() + timeout
+        done = queue.SimpleQueue()
+        calls = {}
+        for i, run in enumerate(runs):
+            part = run.part
+            if run.client is None:
+                fut = self._pool.submit(self.worker.run_graph, run.handle, step_id,
+                                        {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout)
+            else:
+                req = pb.RunGraphRequest(graph_handle=run.handle, step_id=step_id, fetch=part.fetches,
+                                         target=part.targets, timeout_ms=int(timeout * 1000),
+                                         feed=[self._feed_out(n, feeds[n]) for n in part.feeds])
+                fut = run.client.run_graph_call.future(req, timeout=timeout + 1.0)
+                calls[i] = fut
+            fut.add_done_callback(lambda f, i=i: done.put((i, f)))
+        outputs = [None] * len(runs)
+        pending = set(range(len(runs)))
+        errors = []
+        while pending:
+            remaining = deadline - time.monotonic()
+            if errors:
+                remaining = min(remaining, errors[0][1] + _ROOT_CAUSE_GRACE - time.monotonic())
+            try:
+                i, fut = done.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                if errors:
+                    break
+                slow = ", ".join(f"{runs[i].task} ({runs[i].address})" for i in sorted(pending))
+                errors.append((DeadlineExceededError(None, None, f"step did not finish within {timeout:g} s; "
+                                                                 f"still running on {slow}"), 0.0))
+                break
+            pending.discard(i)
+            try:
+                outputs[i] = self._result(runs[i], fut, timeout)
+            except OpError as e:
+                errors.append((e, time.monotonic()))
+                self._abort(runs, step_id, e)
+                if not isinstance(e, (AbortedError, CancelledError)):
+                    break
+        if errors:
+            for fut in calls.values():
+                fut.cancel()
+            self._abort(runs, step_id, errors[0][0])
+            raise _root_cause([e for e, _ in errors])
+        return outputs
+
+    def _result(self, run, fut, timeout):
+        if run.client is None:
+            return fut.result()
+        try:
+            resp = fut.result()
+        except grpc.RpcError as e:
+            raise run.client.error(e) from None
+        err = derrors.from_proto(resp.error)
+        if err is not None:
+            raise err
+        return [run.client.recv_tensor(0, nt.ref_key, timeout) if nt.ref_key else tensor_codec.from_proto(nt.tensor)
+                for nt in resp.tensor]
+
+    def _feed_out(self, name, value):
+        arr = as_contiguous(value)
+        if arr.nbytes <= INLINE_BYTES:
+            return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
+        return pb.NamedTensor(name=name, ref_key=self.worker.table.put_ref(arr, "feed"),
+                              ref_address=self.worker.address)
+
+    def _abort(self, runs, step_id, error):
+        """Cancel the step everywhere: pending receives fail, executors stop."""
+        self.worker.abort_step(step_id, error)
+        for run in runs:
+            if run.client is not None:
+                run.client.abort_step(step_id, error)
+
+
+def _feed_slices(graph, feeds, fetches, targets, own_task):
+    """Slices of fed tensors with constant bounds, placed on another task: the master cuts them itself, so
+    only the slice crosses (e.g. the seed's map/reduce mean sends each task its half, not all of ``x``).
+
+    Returns ``{slice tensor: (fed tensor, Slice kernel, begin, size)}``.
+    """
+    from engine.kernels.numpy_shapes import slice_
+    nodes = graph_util.node_map(graph)
+    keep = {graph_util.node_name(f) for f in fetches} | {graph_util.node_name(t) for t in targets}
+    out = {}
+    for node in graph.node:
+        if node.op != "Slice" or node.name in keep or len(node.input) != 3:
+            continue
+        if device_spec.DeviceSpec.parse(node.device).task_key == own_task:
+            continue
+        source = graph_util.tensor_name(node.input[0]) if not node.input[0].startswith("^") else None
+        bounds = [nodes.get(graph_util.node_name(i)) for i in node.input[1:]]
+        if source not in feeds or any(b is None or b.op != "Const" or graph_util.tensor_name(i) in feeds
+                                      for b, i in zip(bounds, node.input[1:])):
+            continue
+        begin, size = (tensor_codec.from_proto(b.attr["value"].tensor) for b in bounds)
+        out[f"{node.name}:0"] = (source, slice_(node, None), begin, size)
+    return out
+
+
+def _root_cause(errors):
+    """The most telling error: one that is not a consequence (abort/cancel) of another."""
+    for e in errors:
+        if not isinstance(e, (AbortedError, CancelledError)):
+            return e
+    return errors[0]
+

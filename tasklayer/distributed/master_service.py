@@ -1,0 +1,82 @@
+"""The MasterService servicer: translates gRPC messages to ``Master`` calls."""
+
+import grpc
+
+from engine import tensor_codec
+from engine.errors import NotFoundError, OpError
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.transport import decode_stream
+from tasklayer.distributed.worker_service import tensor_out
+
+SERVICE_NAME = "yarnflow.MasterService"
+
+
+class MasterServicer:
+    """The servicer; a client's mistake is answered as an error, never kills the server."""
+
+    def __init__(self, master):
+        self.master = master
+        self.table = master.worker.table
+        self.address = master.worker.address
+
+    def _call(self, context, fn, *args):
+        try:
+            return fn(*args)
+        except OpError as e:
+            context.abort(derrors.grpc_code(e), e.message)
+
+    def CreateSession(self, request, context):
+        handle = self._call(context, self.master.create_session, request.graph_def, request.graph_version)
+        return pb.CreateSessionResponse(session_handle=handle, master_device=self.master.default_device)
+
+    def ExtendSession(self, request, context):
+        self._call(context, self.master.extend_session, request.session_handle, request.graph_def,
+                   request.graph_version)
+        return pb.ExtendSessionResponse()
+
+    def CloseSession(self, request, context):
+        self.master.close_session(request.session_handle)
+        return pb.CloseSessionResponse()
+
+    def RunStep(self, request, context):
+        try:
+            feeds = {}
+            for nt in request.feed:
+                if nt.ref_key:
+                    value = self.table.take_ref(nt.ref_key)
+                    if value is None:
+                        raise NotFoundError(None, None, f"uploaded feed {nt.name!r} ({nt.ref_key}) is not held here")
+                    feeds[nt.name] = value
+                else:
+                    feeds[nt.name] = tensor_codec.from_proto(nt.tensor)
+            timeout = request.options.timeout_ms / 1000 if request.options.timeout_ms else None
+            values = self.master.run_step(request.session_handle, request.graph_version, feeds,
+                                          list(request.fetch), list(request.target), timeout)
+            return pb.RunStepResponse(tensor=[tensor_out(n, v, self.table, self.address)
+                                              for n, v in zip(request.fetch, values)])
+        except Exception as e:  # noqa: BLE001 - the step's error goes back to the client
+            return pb.RunStepResponse(error=derrors.to_proto(e))
+
+    def PutTensor(self, request_iterator, context):
+        try:
+            value, meta = decode_stream(request_iterator)
+        except (ValueError, StopIteration) as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad tensor upload: {e}")
+        self.table.store_ref(meta.key, value)
+        return pb.PutTensorResponse(key=meta.key)
+
+    def handler(self):
+        """The generic handler to add to a grpc server."""
+        def unary(fn, req):
+            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=req.FromString,
+                                                       response_serializer=lambda m: m.SerializeToString())
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+            "CreateSession": unary(self.CreateSession, pb.CreateSessionRequest),
+            "ExtendSession": unary(self.ExtendSession, pb.ExtendSessionRequest),
+            "CloseSession": unary(self.CloseSession, pb.CloseSessionRequest),
+            "RunStep": unary(self.RunStep, pb.RunStepRequest),
+            "PutTensor": grpc.stream_unary_rpc_method_handler(
+                self.PutTensor, request_deserializer=None,
+                response_serializer=lambda m: m.SerializeToString()),
+        })

@@ -1,0 +1,139 @@
+"""``RemoteBackend``: the SessionBackend of ``tf.Session("grpc://host:port")``. It sends the graph once per
+version, then one RunStep per ``run``; a master in this very process is called directly, without RPC."""
+
+import threading
+
+import grpc
+
+from engine import tensor_codec
+from engine.errors import UnavailableError
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.server import local_server
+from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, encode_stream
+from tasklayer.distributed.worker_client import MASTER, RemoteWorker, _unary
+from tasklayer.train.cluster_spec import validate_address
+from yarnflow import rpc
+from yarnflow.errors import YarnflowError
+
+CONNECT_TIMEOUT = 10.0
+
+
+def _option(obj, name, default=0):
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default) or default
+
+
+class _GrpcMaster:
+    """A remote master, with the same methods as ``Master``."""
+
+    def __init__(self, address, connect_timeout):
+        self.address = address
+        self._worker = RemoteWorker("master", address)  # its WorkerService serves large fetches
+        ch = self._worker.channel
+        try:
+            rpc.wait_ready(ch, address, "master (tf.train.Server)", connect_timeout)
+        except YarnflowError as e:
+            self._worker.close()
+            raise UnavailableError(None, None, str(e)) from None
+        self._create = _unary(ch, MASTER, "CreateSession", pb.CreateSessionRequest, pb.CreateSessionResponse)
+        self._extend = _unary(ch, MASTER, "ExtendSession", pb.ExtendSessionRequest, pb.ExtendSessionResponse)
+        self._close = _unary(ch, MASTER, "CloseSession", pb.CloseSessionRequest, pb.CloseSessionResponse)
+        self._run = _unary(ch, MASTER, "RunStep", pb.RunStepRequest, pb.RunStepResponse)
+        self._put = ch.stream_unary(MASTER + "PutTensor", request_serializer=None,
+                                    response_deserializer=pb.PutTensorResponse.FromString)
+        self._uploads = 0
+        self._lock = threading.Lock()
+
+    def _call(self, fn, request, timeout=60.0):
+        try:
+            return fn(request, timeout=timeout)
+        except grpc.RpcError as e:
+            raise derrors.from_rpc(e, "the master", self.address) from None
+
+    def create_session(self, graph_def, version):
+        return self._call(self._create, pb.CreateSessionRequest(graph_def=graph_def, graph_version=version)
+                          ).session_handle
+
+    def extend_session(self, handle, graph_def, version):
+        self._call(self._extend, pb.ExtendSessionRequest(session_handle=handle, graph_def=graph_def,
+                                                         graph_version=version))
+
+    def close_session(self, handle):
+        try:
+            self._close(pb.CloseSessionRequest(session_handle=handle), timeout=5.0)
+        except grpc.RpcError:
+            pass  # a master that is gone holds no session
+        self._worker.close()
+
+    def _feed(self, name, value, handle, timeout):
+        arr = as_contiguous(value)
+        if arr.nbytes <= INLINE_BYTES:
+            return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
+        with self._lock:
+            self._uploads += 1
+            key = f"upload/{handle}/{self._uploads}"
+        resp = self._call(lambda it, timeout: self._put(it, timeout=timeout), encode_stream(arr, key=key),
+                          timeout)
+        return pb.NamedTensor(name=name, ref_key=resp.key)
+
+    def run_step(self, handle, version, feeds, fetches, targets, timeout):
+        req = pb.RunStepRequest(session_handle=handle, graph_version=version, fetch=fetches, target=targets,
+                                feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()],
+                                options=pb.RunOptions(timeout_ms=int(timeout * 1000)))
+        resp = self._call(self._run, req, timeout + 5.0)
+        err = derrors.from_proto(resp.error)
+        if err is not None:
+            raise err
+        return [self._worker.recv_tensor(0, nt.ref_key, timeout) if nt.ref_key
+                else tensor_codec.from_proto(nt.tensor) for nt in resp.tensor]
+
+
+class RemoteBackend:
+    """Runs a session's graph on a cluster through the master at ``target`` (``grpc://host:port``).
+
+    ``config`` (a dict or object) may set ``operation_timeout_in_ms`` (a step's deadline) and
+    ``connect_timeout_in_ms``; ``run``'s ``options`` may set ``timeout_in_ms``.
+    """
+
+    def __init__(self, target, config=None):
+        address = target[len("grpc://"):] if target.startswith("grpc://") else target
+        try:
+            validate_address(address, "session", 0)
+        except ValueError:
+            raise ValueError(f"malformed session target {target!r}: expected grpc://HOST:PORT") from None
+        self.target = target
+        self._timeout = _option(config, "operation_timeout_in_ms") / 1000 or None
+        connect_timeout = _option(config, "connect_timeout_in_ms") / 1000 or CONNECT_TIMEOUT
+        server = local_server(address)
+        self._master = server.master if server is not None else _GrpcMaster(address, connect_timeout)
+        self.in_process = server is not None
+        self._handle = None
+        self._version = None
+        self._lock = threading.Lock()
+
+    def run(self, graph, fetch_names, feeds, target_names, options=None):
+        """Run one step on the cluster; the fetched arrays in order."""
+        version = graph.version
+        with self._lock:
+            if self._handle is None:
+                self._handle = self._master.create_session(graph.as_graph_def(), version)
+                self._version = version
+            elif version != self._version:
+                self._master.extend_session(self._handle, graph.as_graph_def(), version)
+                self._version = version
+        timeout = _option(options, "timeout_in_ms") / 1000 or self._timeout or 600.0
+        return self._master.run_step(self._handle, version, feeds, list(fetch_names), list(target_names),
+                                     timeout)
+
+    def close(self):
+        """Close the session on the master."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            self._master.close_session(handle)
+        elif isinstance(self._master, _GrpcMaster):
+            self._master._worker.close()

@@ -1,0 +1,87 @@
+"""One task's gRPC server: a MasterService and a WorkerService on one port, and the in-process registry
+that lets a session in the same process reach its master without RPC."""
+
+import threading
+
+from tasklayer.distributed.master import Master
+from tasklayer.distributed.master_service import MasterServicer
+from tasklayer.distributed.worker import Worker
+from tasklayer.distributed.worker_service import WorkerServicer
+from yarnflow import rpc
+
+_LOCAL = {}  # port -> TaskServer running in this process
+_LOCAL_LOCK = threading.Lock()
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"}
+
+
+class TaskServer:
+    """Serves one task of a cluster; ``start``/``stop``/``join``; ``address`` is the bound ``host:port``."""
+
+    def __init__(self, cluster, job, index, optimize=True):
+        self.job, self.index = job, int(index)
+        address = cluster.task_address(job, self.index)  # ValueError naming an unknown job/task
+        self.host, port = address.rsplit(":", 1)
+        self._grpc = rpc.make_server(max_workers=256)
+        bound = rpc.bind(self._grpc, "0.0.0.0", int(port))  # YarnflowError when the port is taken
+        self.address = f"{self.host}:{bound}"
+        if bound != int(port):  # port 0 picked a free port: the cluster must say where we really are
+            from tasklayer.train.cluster_spec import ClusterSpec
+            spec = cluster.as_dict()
+            tasks = spec[job]
+            if isinstance(tasks, list):
+                tasks[self.index] = self.address
+            else:
+                tasks[self.index] = self.address
+            cluster = ClusterSpec(spec)
+        self.cluster = cluster
+        self.worker = Worker(cluster, job, self.index, self.address)
+        self.master = Master(cluster, job, self.index, self.worker, optimize=optimize)
+        self._grpc.add_generic_rpc_handlers([WorkerServicer(self.worker, self._shutdown_soon).handler(),
+                                             MasterServicer(self.master).handler()])
+        self._started = False
+        self._stopped = threading.Event()
+
+    @property
+    def port(self):
+        """The bound port."""
+        return int(self.address.rsplit(":", 1)[1])
+
+    def start(self):
+        """Start serving (idempotent)."""
+        if not self._started:
+            self._started = True
+            self._grpc.start()
+            with _LOCAL_LOCK:
+                _LOCAL[self.port] = self
+
+    def stop(self, grace=0.5):
+        """Stop serving; ``join`` returns."""
+        with _LOCAL_LOCK:
+            if _LOCAL.get(self.port) is self:
+                del _LOCAL[self.port]
+        self._grpc.stop(grace).wait()
+        self.worker.close()
+        self._stopped.set()
+
+    def _shutdown_soon(self):
+        threading.Thread(target=self.stop, name="shutdown", daemon=True).start()
+
+    def join(self, timeout=None):
+        """Block until the server stops; True if it did."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopped(self):
+        """Whether the server was stopped."""
+        return self._stopped.is_set()
+
+
+def local_server(address):
+    """The TaskServer of this process serving ``host:port``, or None."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return None
+    server = _LOCAL.get(int(port))
+    if server is not None and (host in _LOCAL_HOSTS or host == server.host):
+        return server
+    return None

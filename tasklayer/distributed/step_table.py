@@ -1,0 +1,120 @@
+"""The per-process table where a step's partitions meet: one ``Step`` (a local rendezvous plus the remote
+receives in flight) per step id, and single-use tensors held by reference for a remote puller."""
+
+import collections
+import itertools
+import threading
+import time
+
+from engine.errors import AbortedError, OpError
+from engine.rendezvous import LocalRendezvous
+
+# How many aborted step ids to remember, so a late RecvTensor of an aborted step fails at once.
+_ABORTED_MEMORY = 1024
+# Tensors held by reference that nobody pulled are dropped after this long.
+REF_TTL_SECONDS = 600.0
+
+
+class Step:
+    """One step on this process: its rendezvous, its users, and the remote calls to cancel on abort."""
+
+    def __init__(self, step_id):
+        self.step_id = step_id
+        self.rendezvous = LocalRendezvous()
+        self.cancel = threading.Event()
+        self.users = 0
+        self._calls = set()
+        self._lock = threading.Lock()
+
+    def track(self, call):
+        """Remember an in-flight remote call (cancelled if the step aborts); False if already aborted."""
+        with self._lock:
+            if self.rendezvous.aborted is not None:
+                return False
+            self._calls.add(call)
+            return True
+
+    def untrack(self, call):
+        """Forget a finished remote call."""
+        with self._lock:
+            self._calls.discard(call)
+
+    def abort(self, error):
+        """Fail every pending receive of this step, cancel its remote calls and stop its executors."""
+        if not isinstance(error, OpError):
+            error = AbortedError(None, None, str(error))
+        self.rendezvous.abort(error)
+        self.cancel.set()
+        with self._lock:
+            calls, self._calls = list(self._calls), set()
+        for call in calls:
+            call.cancel()
+
+
+class StepTable:
+    """Steps by id (created by whichever of RunGraph or RecvTensor comes first) and tensors by reference."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._steps = {}
+        self._aborted = collections.OrderedDict()
+        self._refs = {}
+        self._ref_ids = itertools.count(1)
+
+    def acquire(self, step_id):
+        """The step, created if new; the caller must ``release`` it."""
+        with self._lock:
+            step = self._steps.get(step_id)
+            if step is None:
+                step = self._steps[step_id] = Step(step_id)
+                error = self._aborted.get(step_id)
+                if error is not None:
+                    step.abort(error)
+            step.users += 1
+            return step
+
+    def release(self, step):
+        """Drop the step once nobody uses it and every tensor sent in it was taken."""
+        with self._lock:
+            step.users -= 1
+            if step.users <= 0 and (not step.rendezvous.pending_keys() or step.rendezvous.aborted is not None):
+                if self._steps.get(step.step_id) is step:
+                    del self._steps[step.step_id]
+
+    def abort(self, step_id, error):
+        """Abort a step (even one not seen yet: it starts aborted)."""
+        with self._lock:
+            self._aborted[step_id] = error
+            while len(self._aborted) > _ABORTED_MEMORY:
+                self._aborted.popitem(last=False)
+            step = self._steps.pop(step_id, None)
+        if step is not None:
+            step.abort(error)
+
+    def active_steps(self):
+        """Ids of the steps held now (tests check nothing leaks)."""
+        with self._lock:
+            return sorted(self._steps)
+
+    # ---------------------------------------------------------------- tensors by reference
+    def put_ref(self, value, prefix="ref"):
+        """Hold ``value`` for one pull; returns its key."""
+        key = f"{prefix}/{next(self._ref_ids)}"
+        now = time.monotonic()
+        with self._lock:
+            self._refs[key] = (value, now)
+            stale = [k for k, (_, t) in self._refs.items() if now - t > REF_TTL_SECONDS]
+            for k in stale:
+                del self._refs[k]
+        return key
+
+    def store_ref(self, key, value):
+        """Hold ``value`` under a caller-chosen key (an upload)."""
+        with self._lock:
+            self._refs[key] = (value, time.monotonic())
+
+    def take_ref(self, key):
+        """The value held under ``key``, removed; None if there is none."""
+        with self._lock:
+            item = self._refs.pop(key, None)
+        return None if item is None else item[0]

@@ -1,0 +1,112 @@
+"""Calling a remote task's WorkerService: typed methods over raw gRPC calls, errors that name the task."""
+
+import grpc
+
+from engine.errors import CancelledError
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.transport import decode_stream, encode_stream
+from yarnflow import rpc
+
+SERVICE = "/yarnflow.WorkerService/"
+MASTER = "/yarnflow.MasterService/"
+
+
+def _unary(ch, service, method, req_cls, resp_cls):
+    return ch.unary_unary(service + method, request_serializer=req_cls.SerializeToString,
+                          response_deserializer=resp_cls.FromString)
+
+
+class RemoteWorker:
+    """A client of one task's WorkerService (thread-safe; one channel per task)."""
+
+    def __init__(self, task, address, channel=None):
+        self.task = task
+        self.address = address
+        self.channel = channel or rpc.channel(address)
+        ch = self.channel
+        self._status = _unary(ch, SERVICE, "GetStatus", pb.GetStatusRequest, pb.GetStatusResponse)
+        self._register = _unary(ch, SERVICE, "RegisterGraph", pb.RegisterGraphRequest, pb.RegisterGraphResponse)
+        self.run_graph_call = _unary(ch, SERVICE, "RunGraph", pb.RunGraphRequest, pb.RunGraphResponse)
+        self._cleanup = _unary(ch, SERVICE, "CleanupGraph", pb.CleanupGraphRequest, pb.CleanupGraphResponse)
+        self._abort = _unary(ch, SERVICE, "AbortStep", pb.AbortStepRequest, pb.AbortStepResponse)
+        self._shutdown = _unary(ch, SERVICE, "Shutdown", pb.ShutdownRequest, pb.ShutdownResponse)
+        # Raw bytes both ways: chunks are decoded by hand (see transport.py).
+        self._background = set()  # fire-and-forget calls: held until done (a dropped call is cancelled)
+        self._recv = ch.unary_stream(SERVICE + "RecvTensor", request_serializer=pb.RecvTensorRequest.SerializeToString,
+                                     response_deserializer=None)
+
+    def error(self, exc):
+        """An OpError for a failed call to this task."""
+        return derrors.from_rpc(exc, self.task, self.address)
+
+    def get_status(self, timeout=10.0):
+        """This task's name and incarnation."""
+        try:
+            return self._status(pb.GetStatusRequest(), timeout=timeout)
+        except grpc.RpcError as e:
+            raise self.error(e) from None
+
+    def register_graph(self, handle, graph_def, device, timeout=60.0):
+        """Register a partition (a no-op if the handle is known); raises the worker's error."""
+        try:
+            resp = self._register(pb.RegisterGraphRequest(graph_handle=handle, graph_def=graph_def, device=device),
+                                  timeout=timeout)
+        except grpc.RpcError as e:
+            raise self.error(e) from None
+        err = derrors.from_proto(resp.error)
+        if err is not None:
+            raise err
+
+    def recv_tensor(self, step_id, key, timeout=None, step=None):
+        """Pull one tensor (a step's rendezvous entry, or a reference when ``step_id`` is 0) as an ndarray."""
+        req = pb.RecvTensorRequest(step_id=step_id, key=key, timeout_ms=int((timeout or 0) * 1000))
+        call = self._recv(req, timeout=None if timeout is None else timeout + 5.0)
+        if step is not None and not step.track(call):
+            call.cancel()
+            raise step.rendezvous.aborted
+        try:
+            return decode_stream(call)[0]
+        except grpc.RpcError as e:
+            if step is not None and step.rendezvous.aborted is not None:
+                raise step.rendezvous.aborted from None
+            err = self.error(e)
+            if isinstance(err, CancelledError) and step is not None:
+                raise err from None
+            raise err from None
+        finally:
+            if step is not None:
+                step.untrack(call)
+
+    def _fire(self, method, request):
+        """Start a call without waiting for it (best effort: a dead task needs no abort or cleanup)."""
+        try:
+            fut = method.future(request, timeout=5.0)
+        except Exception:  # noqa: BLE001
+            return
+        self._background.add(fut)
+        fut.add_done_callback(self._background.discard)
+
+    def abort_step(self, step_id, error):
+        """Tell the task to abort a step; does not wait."""
+        self._fire(self._abort, pb.AbortStepRequest(step_id=step_id, error=derrors.to_proto(error)))
+
+    def cleanup_graph(self, handles):
+        """Drop registered partitions; does not wait."""
+        self._fire(self._cleanup, pb.CleanupGraphRequest(graph_handle=list(handles)))
+
+    def shutdown(self, timeout=5.0):
+        """Ask the task's server to stop."""
+        try:
+            self._shutdown(pb.ShutdownRequest(), timeout=timeout)
+        except grpc.RpcError as e:
+            raise self.error(e) from None
+
+    def close(self):
+        """Close the channel."""
+        self.channel.close()
+
+
+def upload_stream(value, key):
+    """The raw request stream of a PutTensor upload."""
+    return encode_stream(value, key=key)

@@ -1,0 +1,100 @@
+"""The WorkerService servicer: translates gRPC messages to ``Worker`` calls (tensors in, tensors out)."""
+
+import grpc
+
+from engine import tensor_codec
+from engine.errors import OpError
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, encode_stream
+
+SERVICE_NAME = "yarnflow.WorkerService"
+
+
+def tensors_in(named, worker, timeout=None):
+    """``{name: ndarray}`` of NamedTensors: inline ones decoded in place, references pulled."""
+    out = {}
+    for nt in named:
+        if nt.ref_key:
+            out[nt.name] = worker.client_for(nt.ref_address).recv_tensor(0, nt.ref_key, timeout)
+        else:
+            out[nt.name] = tensor_codec.from_proto(nt.tensor)
+    return out
+
+
+def tensor_out(name, value, table, address):
+    """A NamedTensor: inline when small, else held in ``table`` for the receiver to pull from ``address``."""
+    arr = as_contiguous(value)
+    if arr.nbytes <= INLINE_BYTES:
+        return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
+    return pb.NamedTensor(name=name, ref_key=table.put_ref(arr), ref_address=address)
+
+
+class WorkerServicer:
+    """The servicer; every method answers errors in its response or as a status, never kills the server."""
+
+    def __init__(self, worker, on_shutdown=None):
+        self.worker = worker
+        self._on_shutdown = on_shutdown
+
+    def GetStatus(self, request, context):
+        return pb.GetStatusResponse(task=self.worker.task, incarnation=self.worker.incarnation,
+                                    recv_tensor_count=self.worker.recv_tensor_count,
+                                    active_steps=len(self.worker.table.active_steps()))
+
+    def RegisterGraph(self, request, context):
+        try:
+            self.worker.register_graph(request.graph_handle, request.graph_def, request.device)
+        except OpError as e:
+            return pb.RegisterGraphResponse(error=derrors.to_proto(e))
+        except Exception as e:  # noqa: BLE001 - a bad graph must not kill the server
+            return pb.RegisterGraphResponse(error=derrors.to_proto(e))
+        return pb.RegisterGraphResponse()
+
+    def RunGraph(self, request, context):
+        timeout = request.timeout_ms / 1000 if request.timeout_ms else None
+        try:
+            feeds = tensors_in(request.feed, self.worker, timeout)
+            values = self.worker.run_graph(request.graph_handle, request.step_id, feeds, list(request.fetch),
+                                           list(request.target), timeout)
+            return pb.RunGraphResponse(tensor=[tensor_out(n, v, self.worker.table, self.worker.address)
+                                               for n, v in zip(request.fetch, values)])
+        except Exception as e:  # noqa: BLE001 - answered as the step's error
+            return pb.RunGraphResponse(error=derrors.to_proto(e))
+
+    def RecvTensor(self, request, context):
+        timeout = request.timeout_ms / 1000 if request.timeout_ms else None
+        try:
+            value = self.worker.recv_local(request.step_id, request.key, timeout)
+        except OpError as e:
+            context.abort(derrors.grpc_code(e), e.message)
+        yield from encode_stream(value)
+
+    def CleanupGraph(self, request, context):
+        self.worker.cleanup_graph(request.graph_handle)
+        return pb.CleanupGraphResponse()
+
+    def AbortStep(self, request, context):
+        self.worker.abort_step(request.step_id, derrors.from_proto(request.error) or OpError(None, None, "aborted"))
+        return pb.AbortStepResponse()
+
+    def Shutdown(self, request, context):
+        if self._on_shutdown is not None:
+            self._on_shutdown()
+        return pb.ShutdownResponse()
+
+    def handler(self):
+        """The generic handler to add to a grpc server."""
+        def unary(fn, req):
+            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=req.FromString,
+                                                       response_serializer=lambda m: m.SerializeToString())
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+            "GetStatus": unary(self.GetStatus, pb.GetStatusRequest),
+            "RegisterGraph": unary(self.RegisterGraph, pb.RegisterGraphRequest),
+            "RunGraph": unary(self.RunGraph, pb.RunGraphRequest),
+            "RecvTensor": grpc.unary_stream_rpc_method_handler(
+                self.RecvTensor, request_deserializer=pb.RecvTensorRequest.FromString, response_serializer=None),
+            "CleanupGraph": unary(self.CleanupGraph, pb.CleanupGraphRequest),
+            "AbortStep": unary(self.AbortStep, pb.AbortStepRequest),
+            "Shutdown": unary(self.Shutdown, pb.ShutdownRequest),
+        })

@@ -1,0 +1,56 @@
+"""The per-process step table, without sockets: steps meet, are released, and abort before or after arrival."""
+
+import threading
+
+import pytest
+
+from engine.errors import AbortedError, CancelledError
+from tasklayer.distributed.step_table import StepTable
+
+
+def test_send_then_recv_and_release_drops_the_step():
+    table = StepTable()
+    sender = table.acquire(7)
+    sender.rendezvous.send("k", 1)
+    table.release(sender)
+    assert table.active_steps() == [7]  # a sent tensor waits for its receiver
+    receiver = table.acquire(7)
+    assert receiver.rendezvous.recv("k", timeout=1) == 1
+    table.release(receiver)
+    assert table.active_steps() == []
+
+
+def test_abort_before_the_step_arrives():
+    table = StepTable()
+    table.abort(9, CancelledError(None, None, "peer failed"))
+    step = table.acquire(9)
+    with pytest.raises(CancelledError, match="peer failed"):
+        step.rendezvous.recv("k", timeout=1)
+    assert step.cancel.is_set()
+    table.release(step)
+
+
+def test_abort_wakes_a_waiting_receiver_and_cancels_calls():
+    table = StepTable()
+    step = table.acquire(3)
+
+    class Call:
+        cancelled = False
+
+        def cancel(self):
+            self.cancelled = True
+    call = Call()
+    assert step.track(call)
+    errors = []
+    waiter = threading.Thread(target=lambda: errors.append(pytest.raises(AbortedError, step.rendezvous.recv, "k", 30)))
+    waiter.start()
+    table.abort(3, AbortedError(None, None, "stop"))
+    waiter.join(5)
+    assert not waiter.is_alive() and errors and call.cancelled
+    assert not step.track(Call())  # no new calls once aborted
+
+
+def test_refs_are_taken_once():
+    table = StepTable()
+    key = table.put_ref("value")
+    assert table.take_ref(key) == "value" and table.take_ref(key) is None
