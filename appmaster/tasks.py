@@ -309,8 +309,10 @@ class TaskTable:
 
     def _completed(self, ev):
         task = self._current(ev.container_id)
-        if task is None or task.state in _DONE:
-            return []           # an old attempt, the AM's own container, or already settled
+        if task is None or task.state in _DONE or task.state == RETRYING:
+            # an old attempt, the AM's own container, or already settled (a container that could not
+            # start is reported by StartContainers AND as completed by resmgr: the first one counts)
+            return []
         task.attempt.exit_code = ev.exit_code
         task.attempt.diagnostics = ev.diagnostics
         if task.state == STOPPING:

@@ -81,7 +81,7 @@ def largest_capability(capabilities, ask=None):
     return max(capabilities, key=key, default=None)
 
 
-def too_large_message(what, ask, largest):
+def too_large_message(what, ask, largest, node_id=""):
     """Why ``what`` (a role or ask id) asking ``ask`` fits no node, naming the ``largest`` node."""
     over = []
     if ask.memory_mb > largest.memory_mb:
@@ -90,4 +90,5 @@ def too_large_message(what, ask, largest):
         over.append(f"{ask.vcores} vcores")
     if ask.gpus > largest.gpus:
         over.append(f"{ask.gpus} GPUs")
-    return f"{what} asks {' and '.join(over)} but the largest node has {describe_capability(largest)}"
+    node = f" ({node_id})" if node_id else ""
+    return f"{what} asks {' and '.join(over)} but the largest node{node} has {describe_capability(largest)}"

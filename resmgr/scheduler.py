@@ -203,7 +203,9 @@ class Scheduler:
         caps = self.capabilities()
         if not caps or any(resource.fits_in(c) for c in caps):
             return None
-        return too_large_message(what, resource, largest_capability(caps, resource))
+        largest = largest_capability(caps, resource)
+        node_id = next(n.node_id for n in self._nodes.values() if n.capability is largest)
+        return too_large_message(what, resource, largest, node_id)
 
     # ------------------------------------------------------------ transitions
     def _node_added(self, ev):

@@ -198,6 +198,17 @@ def test_a_container_that_could_not_start_counts_as_a_failed_attempt():
     assert "never started" in finish.diagnostics and "port 20002 is taken" in finish.diagnostics
 
 
+def test_a_start_failure_reported_twice_spends_one_attempt():
+    # the node agent's StartContainers answer and resmgr's completed status both tell of it
+    d = Driver(make_spec(ps=0, workers=1))
+    (gang,) = d.table.start()
+    cids, _ = d.grant(gang)
+    (retry,) = d.feed(T.StartFailed(cids["worker:0"], "port 20001 is taken"))
+    assert d.exit(cids["worker:0"], -1000, "could not start: port 20001 is taken") == []
+    cid2, launches = d.allocate("worker:0")
+    assert [l.attempt for l in launches] == [2]
+
+
 def test_a_container_lost_before_the_gang_launched_is_asked_again_without_spending_an_attempt():
     d = Driver(make_spec(ps=1, workers=1, max_task_attempts=1))
     (gang,) = d.table.start()

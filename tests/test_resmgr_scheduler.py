@@ -66,7 +66,7 @@ def test_oversize_ask_is_rejected_naming_the_largest_node(sched):
     sched.handle(node("big", vcores=2, mem=23962))
     d = sched.handle(gang("a", "g", (1, 10240000)))
     assert isinstance(d[0], GangRejected)
-    assert d[0].reason == "w:0 asks 10240000 MB memory but the largest node has 23.4 GiB, 2 vcores, 0 GPUs"
+    assert d[0].reason == "w:0 asks 10240000 MB memory but the largest node (big) has 23.4 GiB, 2 vcores, 0 GPUs"
     assert sched.pending_gangs() == []
 
 

@@ -196,12 +196,13 @@ def test_app_runs_its_course_over_grpc(cluster):
 
 
 def test_bad_requests_get_one_clear_line(cluster):
-    cluster.add_node(vcores=2, memory_mb=23962)
+    node = cluster.add_node(vcores=2, memory_mb=23962)
     sid = cluster.stage()
     submit = cluster.client.SubmitApplication
     code, details = code_of(lambda: cluster.submit(memory_mb=10240000, staging_id=sid))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert details == "worker asks 10240000 MB memory but the largest node has 23.4 GiB, 2 vcores, 0 GPUs"
+    assert details == (f"worker asks 10240000 MB memory but the largest node ({node.node_id}) has "
+                       "23.4 GiB, 2 vcores, 0 GPUs")
     code, details = code_of(lambda: submit(resmgr_pb2.SubmitApplicationRequest(
         staging_id=sid, spec=resmgr_pb2.ApplicationSpec(entry="app.py"))))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "no roles" in details
@@ -232,7 +233,7 @@ def test_gang_too_large_at_allocate_is_reported_failed(cluster):
     am.RegisterApplicationMaster(resmgr_pb2.RegisterApplicationMasterRequest(app_id=app_id))
     reply = am.Allocate(resmgr_pb2.AllocateRequest(app_id=app_id, gangs=[gang("worker:0", memory_mb=10 ** 7)],
                                                    wait_ms=5000))
-    assert list(reply.failed_gangs) == ["tasks"] and "largest node has 4.0 GiB" in reply.diagnostics
+    assert list(reply.failed_gangs) == ["tasks"] and "has 4.0 GiB" in reply.diagnostics
 
 
 def test_kill_stops_the_app_and_shuts_its_appmaster_down(cluster):
