@@ -130,7 +130,7 @@ def status(app_id, resmgr, secret_file):
 def logs(app_id, task, use_stderr, follow, resmgr, secret_file):
     """Print the logs of an application's containers, read from their node agents."""
     stream = "stderr" if use_stderr else "stdout"
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     with yc.Client(resmgr, secret_file) as client:
         if follow:
             containers = [client.wait_for_container(app_id, task)]
