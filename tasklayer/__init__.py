@@ -56,3 +56,18 @@ def _load_train():
 
 
 train = _load_train()
+
+# ---- issue 5 (variables, gradients, layers): appended by the training helper --------------------------------
+from tasklayer import initializers, layers  # noqa: E402,F401
+from tasklayer.gradients import gradients  # noqa: E402,F401
+from tasklayer.initializers import (constant_initializer, glorot_uniform_initializer,  # noqa: E402,F401
+                                    ones_initializer, random_normal_initializer, random_uniform_initializer,
+                                    zeros_initializer)
+from tasklayer.state_ops import assign, assign_add, assign_sub  # noqa: E402,F401
+from tasklayer.variable_scope import (AUTO_REUSE, VariableScope, get_variable, get_variable_scope,  # noqa: E402,F401
+                                      variable_scope)
+from tasklayer.variables import (Variable, global_variables, global_variables_initializer,  # noqa: E402,F401
+                                 is_variable_initialized, local_variables, local_variables_initializer,
+                                 report_uninitialized_variables, trainable_variables, variables_initializer)
+
+initialize_all_variables = global_variables_initializer  # TF1's deprecated alias

@@ -5,6 +5,7 @@ import threading
 
 from engine import passes
 from engine.executor import Executor
+from engine.resource_mgr import ResourceMgr
 from tasklayer.session import SessionBackend
 
 LOCAL_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
@@ -21,8 +22,8 @@ class LocalBackend(SessionBackend):
         self._executors = collections.OrderedDict()
         self._max_cached = max_cached
         self._lock = threading.Lock()
-        # Per-session state of stateful ops (variables arrive with the training issue); None until then.
-        self.resources = None
+        # Per-session state of stateful ops (variables and their slots), kept across runs.
+        self.resources = ResourceMgr()
         self.last_stats = None
 
     def executor_for(self, graph, fetch_names, feed_names, target_names):

@@ -4,3 +4,8 @@ from tasklayer.train.cluster_spec import ClusterSpec  # noqa: F401
 from tasklayer.train.device_setter import replica_device_setter  # noqa: F401
 
 from tasklayer.train.server import Server  # noqa: F401
+
+# ---- issue 5 (optimizers, checkpoints, global step): appended by the training helper -------------------------
+from tasklayer.training import (AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer,  # noqa: E402,F401
+                                Optimizer, Saver, get_checkpoint_state, latest_checkpoint)
+from tasklayer.variables import create_global_step, get_global_step, get_or_create_global_step  # noqa: E402,F401

@@ -1,0 +1,176 @@
+"""``tf.gradients``: symbolic derivatives built from the per-op rules in ``tasklayer.grad_rules``.
+
+The walk is micrograd's: find the ops between ``xs`` and ``ys``, visit them in reverse creation order (a graph's
+creation order is topological, so every op is visited after all its consumers), sum the gradients reaching
+each output (AddN) and hand them to the op's rule, which returns one gradient per input.
+
+>>> import tasklayer as tf
+>>> with tf.Graph().as_default():
+...     x = tf.constant(3.0)
+...     y = x * x + 2 * x
+...     [dx] = tf.gradients(y, [x])
+...     with tf.Session() as sess:
+...         print(sess.run(dx))
+8.0
+"""
+
+import collections
+
+from tasklayer import dtypes, grad_rules
+from tasklayer.graph import graph_of, name_scope
+from tasklayer.ops import array_ops, math_ops
+from tasklayer.ops.constant_op import convert_to_tensor
+
+__all__ = ["gradients"]
+
+# Ops through which a tensor's value does not matter, only its shape: a path through them gives no gradient and
+# no error.
+_SHAPE_ONLY = frozenset({"Shape", "Size", "Rank", "ZerosLike", "OnesLike", "StopGradient"})
+
+
+def _as_list(values):
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def _as_x(x):
+    """A Variable becomes its VariableV2 tensor (reads go through ``w/read``, an Identity of it)."""
+    ref = getattr(x, "_ref", None)
+    return ref() if ref is not None else convert_to_tensor(x)
+
+
+def _is_float(t):
+    return t.dtype in dtypes.FLOATS
+
+
+def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_ops=False, gate_gradients=False,
+              aggregation_method=None, stop_gradients=None):
+    """``[d(sum of ys) / dx for x in xs]``; None for an x that ``ys`` does not depend on.
+
+    ``grad_ys`` (one per y, default ones) weights each y. ``stop_gradients`` are tensors treated as constants.
+    LookupError naming the op when the path from an x crosses an op without a gradient rule, or when every path
+    from an x to ``ys`` goes through a non-differentiable op (ArgMax, Equal, a cast to int...).
+    """
+    ys = [convert_to_tensor(y) for y in _as_list(ys)]
+    xs = [_as_x(x) for x in _as_list(xs)]
+    grad_ys = [None] * len(ys) if grad_ys is None else _as_list(grad_ys)
+    if len(grad_ys) != len(ys):
+        raise ValueError(f"Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
+    stops = {id(t) for t in (convert_to_tensor(s) for s in _as_list(stop_gradients or []))}
+    graph = graph_of(ys + xs)
+    with graph.as_default(), name_scope(name):
+        return _Backprop(graph, ys, xs, stops).run(grad_ys)
+
+
+class _Backprop:
+    """One reverse walk from ``ys`` to ``xs``."""
+
+    def __init__(self, graph, ys, xs, stops):
+        self.ys, self.xs, self.stops = ys, xs, stops
+        self.order = {op: i for i, op in enumerate(graph.get_operations())}
+        consumers = collections.defaultdict(list)
+        for op in self.order:
+            for t in op.inputs:
+                consumers[t].append(op)
+        self.consumers = consumers
+        self.reached = self._reached_from_xs()
+        self.needed = self._ancestors_of_ys()
+
+    def _reached_from_xs(self):
+        """Ops downstream (by data edges) of some x."""
+        seen, todo = set(), [op for x in self.xs for op in self.consumers[x]]
+        while todo:
+            op = todo.pop()
+            if op in seen:
+                continue
+            seen.add(op)
+            for out in op.outputs:
+                todo.extend(self.consumers[out])
+        return seen
+
+    def _ancestors_of_ys(self):
+        """Ops upstream (by data edges) of some y, the ys' ops included."""
+        seen, todo = set(), [y.op for y in self.ys]
+        while todo:
+            op = todo.pop()
+            if op in seen:
+                continue
+            seen.add(op)
+            todo.extend(t.op for t in op.inputs)
+        return seen
+
+    def run(self, grad_ys):
+        grads = collections.defaultdict(list)
+        for y, gy in zip(self.ys, grad_ys):
+            if gy is None:
+                if not _is_float(y):
+                    raise TypeError(f"gradients: y {y.name} must be a float tensor, got {y.dtype.name}")
+                gy = array_ops.ones_like(y, name="grad_ys")
+            else:
+                gy = convert_to_tensor(gy, dtype=y.dtype, name="grad_ys")
+            grads[y].append(gy)
+        xs_set = set(self.xs)
+        between = sorted(self.reached & self.needed, key=self.order.__getitem__, reverse=True)
+        for op in between:
+            out_grads = [_sum(grads.get(t)) for t in op.outputs]
+            if all(g is None for g in out_grads) or any(id(t) in self.stops for t in op.outputs):
+                continue
+            rule = self._rule_for(op)
+            if rule is None:
+                continue
+            with name_scope(f"{op.name}_grad"):
+                in_grads = rule(op, *out_grads)
+            in_grads = list(in_grads)
+            if len(in_grads) != len(op.inputs):
+                raise ValueError(f"gradient rule of {op.type} returned {len(in_grads)} gradients for "
+                                 f"{len(op.inputs)} inputs (op {op.name!r})")
+            for t, g in zip(op.inputs, in_grads):
+                if g is None or not _is_float(t) or id(t) in self.stops:
+                    continue
+                if t.op in self.reached or t in xs_set:
+                    grads[t].append(g)
+        out = []
+        for x in self.xs:
+            g = _sum(grads.get(x))
+            if g is None:
+                self._explain_missing(x)
+            out.append(g)
+        return out
+
+    def _rule_for(self, op):
+        try:
+            return grad_rules.get_rule(op.type)
+        except LookupError:
+            raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type}); it lies "
+                              f"between the xs and ys of tf.gradients") from None
+
+    def _explain_missing(self, x):
+        """LookupError naming the non-differentiable op that cuts every path from ``x`` to the ys."""
+        seen, todo = set(), list(self.consumers[x])
+        while todo:
+            op = todo.pop()
+            if op in seen or op not in self.needed:
+                continue
+            seen.add(op)
+            if op.type in _SHAPE_ONLY or any(id(t) in self.stops for t in op.outputs):
+                continue
+            if grad_rules.is_not_differentiable(op.type) or not any(_is_float(t) for t in op.outputs):
+                raise LookupError(f"gradient of {_describe(self.ys)} with respect to {x.name} cannot flow through "
+                                  f"operation '{op.name}' (op type: {op.type}), which is not differentiable")
+            for out in op.outputs:
+                todo.extend(self.consumers[out])
+
+
+def _describe(ys):
+    return ", ".join(y.name for y in ys)
+
+
+def _sum(parts):
+    """The sum of the gradients reaching one tensor (None if none did)."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return math_ops.add_n(parts)
+
+
+
