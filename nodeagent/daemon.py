@@ -1,8 +1,14 @@
-"""The NodeAgent daemon: serve ContainerManager, register with resmgr and heartbeat until told to stop."""
+"""The NodeAgent daemon: serve ContainerManager, register with resmgr and heartbeat until told to stop.
+
+Heartbeats go over one long-lived HeartbeatStream per node (far cheaper for resmgr than a call each);
+a broken stream is reopened with the same backoff as any failed call, and a resmgr that has no
+HeartbeatStream (UNIMPLEMENTED) is heartbeaten with unary NodeHeartbeat calls instead.
+"""
 
 import dataclasses
 import logging
 import pathlib
+import queue
 import threading
 
 import grpc
@@ -52,6 +58,60 @@ def _usage_proto():
     return resmgr_pb2.NodeUsage(**dataclasses.asdict(u))
 
 
+class StreamBroken(grpc.RpcError):
+    """The heartbeat stream failed without a gRPC status of its own (no answer in time, closed by resmgr)."""
+
+    def __init__(self, code, details):
+        super().__init__(details)
+        self._code, self._details = code, details
+
+    def code(self):
+        """The status code the failure is best described by."""
+        return self._code
+
+    def details(self):
+        """One line on what happened."""
+        return self._details
+
+
+_END = object()   # put in the request queue: half-closes the stream
+
+
+class HeartbeatStream:
+    """One open HeartbeatStream call: ``beat`` sends a heartbeat and waits for its answer."""
+
+    def __init__(self, stub):
+        self._requests = queue.SimpleQueue()
+        self._answers = queue.SimpleQueue()
+        self._call = stub.HeartbeatStream(iter(self._requests.get, _END))
+        threading.Thread(target=self._read, name="heartbeat-stream", daemon=True).start()
+
+    def _read(self):
+        try:
+            for answer in self._call:
+                self._answers.put(answer)
+            self._answers.put(StreamBroken(grpc.StatusCode.UNAVAILABLE, "resmgr closed the heartbeat stream"))
+        except grpc.RpcError as exc:
+            self._answers.put(exc)
+
+    def beat(self, request, timeout):
+        """Send ``request``; its NodeHeartbeatResponse, or a ``grpc.RpcError`` raised (the stream is then done)."""
+        self._requests.put(request)
+        try:
+            answer = self._answers.get(timeout=timeout)
+        except queue.Empty:
+            raise StreamBroken(grpc.StatusCode.DEADLINE_EXCEEDED,
+                               f"no answer to a heartbeat within {timeout:g} s") from None
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def close(self):
+        """End the call (resmgr sees the stream end; a stuck call is cancelled)."""
+        self._requests.put(_END)
+        self._call.cancel()
+
+
 class NodeAgent:
     """One node agent: its gRPC server, its containers and its conversation with resmgr."""
 
@@ -66,6 +126,8 @@ class NodeAgent:
         self._wake = threading.Event()
         self._channel = None
         self._tracker = None
+        self._stream = None             # the open HeartbeatStream, None until the next heartbeat opens one
+        self._stream_unsupported = False   # resmgr answered UNIMPLEMENTED: unary heartbeats until reconnected
         self._sequence = 0
         self._stub_lock = threading.Lock()
         self._ever_registered = False
@@ -133,8 +195,7 @@ class NodeAgent:
                 pass
         if self.server is not None:
             self.server.stop(grace=1.0).wait(2.0)
-        if self._channel is not None:
-            self._channel.close()
+        self._reconnect()
 
     # ------------------------------------------------------------------ resmgr conversation
     def _stub(self):
@@ -145,11 +206,35 @@ class NodeAgent:
             return self._tracker
 
     def _reconnect(self):
-        # A fresh channel reconnects at once when resmgr is back, instead of after gRPC's long backoff.
+        # A fresh channel reconnects at once when resmgr is back, instead of after gRPC's long backoff;
+        # the resmgr met there may be a newer one that has HeartbeatStream.
         with self._stub_lock:
+            self._close_stream()
             if self._channel is not None:
                 self._channel.close()
             self._channel = self._tracker = None
+            self._stream_unsupported = False
+
+    def _close_stream(self):
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _send_heartbeat(self, request, timeout):
+        """One heartbeat over the stream (opened when there is none), or unary where resmgr has no stream."""
+        if not self._stream_unsupported:
+            stub = self._stub()
+            try:
+                if self._stream is None:
+                    self._stream = HeartbeatStream(stub)
+                return self._stream.beat(request, timeout)
+            except grpc.RpcError as exc:
+                self._close_stream()   # a broken stream is reopened by the next heartbeat, after run's backoff
+                if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+                    raise
+                log.info("resmgr at %s has no HeartbeatStream: heartbeating with unary calls", self.settings.resmgr)
+                self._stream_unsupported = True
+        return self._stub().NodeHeartbeat(request, timeout=timeout)
 
     def _fetch_app_files(self, app_id):
         return resmgr_fetcher(self._stub())(app_id)
@@ -174,7 +259,7 @@ class NodeAgent:
         statuses = self.manager.table.statuses(for_heartbeat=True)
         request = resmgr_pb2.NodeHeartbeatRequest(node_id=self.node_id, usage=_usage_proto(),
                                                   containers=statuses, sequence=self._sequence)
-        response = self._stub().NodeHeartbeat(request, timeout=timeout)
+        response = self._send_heartbeat(request, timeout)
         if response.reregister:
             log.info("resmgr does not know this node (it restarted?): registering again")
             self.registered = False   # registers again after one interval (no hot loop if it insists)

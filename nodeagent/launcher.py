@@ -66,6 +66,9 @@ def container_env(launch, work_dir, base_env=None, repo_root=REPO_ROOT):
 def check_port_free(port):
     """Raise LaunchError unless ``port`` can be bound on every interface right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as servers bind (gRPC sets it too): connections of an earlier task lingering in TIME_WAIT on
+        # the port do not stop a new listener, while a live listener or bound socket still does
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("0.0.0.0", port))
         except OSError as exc:

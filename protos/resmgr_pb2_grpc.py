@@ -51,6 +51,11 @@ class ResourceTrackerStub:
                 request_serializer=protos_dot_resmgr__pb2.FetchAppFilesRequest.SerializeToString,
                 response_deserializer=protos_dot_common__pb2.FileChunk.FromString,
                 _registered_method=True)
+        self.HeartbeatStream = channel.stream_stream(
+                '/yarnflow.ResourceTracker/HeartbeatStream',
+                request_serializer=protos_dot_resmgr__pb2.NodeHeartbeatRequest.SerializeToString,
+                response_deserializer=protos_dot_resmgr__pb2.NodeHeartbeatResponse.FromString,
+                _registered_method=True)
 
 
 class ResourceTrackerServicer:
@@ -76,6 +81,14 @@ class ResourceTrackerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HeartbeatStream(self, request_iterator, context):
+        """NodeHeartbeat on one long-lived stream per node: one answer per request, in order. The cluster
+        secret is checked once, when the stream opens. Cheaper per heartbeat than the unary call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResourceTrackerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +106,11 @@ def add_ResourceTrackerServicer_to_server(servicer, server):
                     servicer.FetchAppFiles,
                     request_deserializer=protos_dot_resmgr__pb2.FetchAppFilesRequest.FromString,
                     response_serializer=protos_dot_common__pb2.FileChunk.SerializeToString,
+            ),
+            'HeartbeatStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.HeartbeatStream,
+                    request_deserializer=protos_dot_resmgr__pb2.NodeHeartbeatRequest.FromString,
+                    response_serializer=protos_dot_resmgr__pb2.NodeHeartbeatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +195,33 @@ class ResourceTracker:
             '/yarnflow.ResourceTracker/FetchAppFiles',
             protos_dot_resmgr__pb2.FetchAppFilesRequest.SerializeToString,
             protos_dot_common__pb2.FileChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HeartbeatStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/yarnflow.ResourceTracker/HeartbeatStream',
+            protos_dot_resmgr__pb2.NodeHeartbeatRequest.SerializeToString,
+            protos_dot_resmgr__pb2.NodeHeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,

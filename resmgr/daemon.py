@@ -4,9 +4,12 @@
 through ``apply`` (which carries out the resulting actions and wakes long-polling Allocates when an app
 got news); a timer thread expires silent nodes; a small thread pool talks to node agents
 (StartContainers for appmasters, StopContainers for ended apps) so no RPC handler waits on a node.
+The gRPC server is a grpc.aio one on an event loop of its own thread (``LoopServer``), so that every
+node's heartbeat stream costs a coroutine, not a thread.
 """
 
 import argparse
+import asyncio
 import concurrent.futures
 import logging
 import os
@@ -34,6 +37,45 @@ AM_COMMAND = ["{python}", "-m", "appmaster"]
 NODE_RPC_TIMEOUT_S = 60.0
 
 
+class LoopServer:
+    """A grpc.aio server on an event loop in a thread of its own, driven from plain threads.
+
+    Coroutine methods (the heartbeats) run on the loop; plain methods run on ``max_workers`` threads,
+    as on a ``grpc.server`` (an Allocate long-poll holds one of them while it waits). Add servicers to
+    and bind ``.server`` before ``start()``.
+    """
+
+    def __init__(self, max_workers):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="resmgr-grpc", daemon=True)
+        self._thread.start()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="resmgr-rpc")
+        self.server = self._run(self._make())
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _make(self):
+        return grpc.aio.server(migration_thread_pool=self._pool,
+                               options=rpc.CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)])
+
+    def start(self):
+        """Start serving."""
+        self._run(self.server.start())
+
+    def stop(self, grace):
+        """Stop serving (calls still running get ``grace`` seconds), then end the loop and its thread."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._run(self.server.stop(grace))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class ResourceManager:
     """The running resmgr: state, server, timer and node-agent calls."""
 
@@ -54,11 +96,11 @@ class ResourceManager:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="resmgr-exec")
         self._channels = {}   # node_id -> (channel, ContainerManagerStub)
         self._tick_s = max(0.05, min(1.0, expiry_s / 4))
-        self._server = rpc.make_server(max_workers=max_workers)
-        resmgr_pb2_grpc.add_ResourceTrackerServicer_to_server(ResourceTrackerServicer(self), self._server)
-        resmgr_pb2_grpc.add_ApplicationClientServicer_to_server(ApplicationClientServicer(self), self._server)
+        self._server = LoopServer(max_workers=max_workers)
+        resmgr_pb2_grpc.add_ResourceTrackerServicer_to_server(ResourceTrackerServicer(self), self._server.server)
+        resmgr_pb2_grpc.add_ApplicationClientServicer_to_server(ApplicationClientServicer(self), self._server.server)
         resmgr_pb2_grpc.add_ApplicationMasterProtocolServicer_to_server(ApplicationMasterServicer(self),
-                                                                       self._server)
+                                                                       self._server.server)
         self._timer = threading.Thread(target=self._tick_loop, name="resmgr-timer", daemon=True)
         self.address = None
 
@@ -66,7 +108,7 @@ class ResourceManager:
     def start(self):
         """Reload stored apps, bind, start serving; writes ``D/resmgr.addr`` and returns the address."""
         self._restore()
-        self.port = rpc.bind(self._server, self.host, self.port)
+        self.port = rpc.bind(self._server.server, self.host, self.port)
         self._server.start()
         self._timer.start()
         self.address = f"{advertised_host(self.host)}:{self.port}"
@@ -80,7 +122,7 @@ class ResourceManager:
         self._stopping.set()
         with self.cond:
             self.cond.notify_all()
-        self._server.stop(grace).wait()
+        self._server.stop(grace)
         self._executor.shutdown(wait=False, cancel_futures=True)
         for ch, _ in list(self._channels.values()):
             ch.close()

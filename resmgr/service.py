@@ -1,7 +1,9 @@
 """The resmgr's gRPC servicers: authenticate, validate, translate; the state lives in the daemon.
 
 A client's mistake is answered with a status code and one line naming the problem; nothing a client
-sends can raise out of a servicer.
+sends can raise out of a servicer. The servers run on grpc.aio: the heartbeat methods are coroutines run on
+the event loop (thousands of node streams, no thread each); every other method is plain code that the
+server runs on its thread pool.
 """
 
 import functools
@@ -43,11 +45,50 @@ def _rpc(method):
         except ClientError as exc:
             context.abort(exc.code, str(exc))
         except Exception as exc:
-            if context.code() is not None:  # context.abort() already set the status: let it through
+            if _aborted(context, exc):  # context.abort() already set the status: let it through
                 raise
             log.exception("%s failed", method.__name__)
             context.abort(grpc.StatusCode.INTERNAL, f"resmgr internal error in {method.__name__}: {exc}")
     return wrapper
+
+
+def _aborted(context, exc):
+    """True when ``exc`` is context.abort() ending the RPC, on the aio server's or the sync server's context."""
+    if isinstance(exc, grpc.aio.AbortError):
+        return True
+    code = getattr(context, "code", None)   # the aio server's context for plain methods has no code()
+    return code is not None and code() is not None
+
+
+class _Refused(Exception):
+    """What ``auth.authenticate`` aborted with, held to be replayed on an asyncio context."""
+
+    def __init__(self, code, details):
+        super().__init__(details)
+        self.code, self.details = code, details
+
+
+class _MetadataOnly:
+    """The part of a servicer context ``auth.authenticate`` reads; its abort raises ``_Refused``."""
+
+    def __init__(self, metadata):
+        self._metadata = metadata
+
+    def invocation_metadata(self):
+        """The caller's metadata."""
+        return self._metadata
+
+    def abort(self, code, details):
+        """Refuse: raise instead of ending the call, so a coroutine can await the real abort."""
+        raise _Refused(code, details)
+
+
+async def authenticate_member(context, secret):
+    """``auth.authenticate`` for an asyncio servicer context: members only, else abort UNAUTHENTICATED."""
+    try:
+        return auth.authenticate(_MetadataOnly(context.invocation_metadata()), secret, allow_app=False)
+    except _Refused as refused:
+        await context.abort(refused.code, refused.details)
 
 
 # ---------------------------------------------------------------- validation
@@ -99,7 +140,7 @@ def _app(core, app_id):
 
 # ---------------------------------------------------------------- node agents
 class ResourceTrackerServicer(resmgr_pb2_grpc.ResourceTrackerServicer):
-    """RegisterNode, NodeHeartbeat and FetchAppFiles, for node agents."""
+    """RegisterNode, NodeHeartbeat (unary or streamed) and FetchAppFiles, for node agents."""
 
     def __init__(self, rm):
         self.rm = rm
@@ -118,14 +159,39 @@ class ResourceTrackerServicer(resmgr_pb2_grpc.ResourceTrackerServicer):
                               [convert.status_from_proto(s) for s in request.containers])
         return resmgr_pb2.RegisterNodeResponse(heartbeat_interval_ms=self.rm.heartbeat_interval_ms)
 
-    @_rpc
-    def NodeHeartbeat(self, request, context):
-        auth.authenticate(context, self.rm.secret, allow_app=False)
+    def heartbeat_reply(self, request):
+        """The one heartbeat handler behind NodeHeartbeat and HeartbeatStream (the caller is authenticated).
+
+        Runs on the event loop itself: it takes the state lock for a few microseconds and never waits
+        on a node, and a hop to a thread per heartbeat would cost more than the heartbeat.
+        """
         statuses = [convert.status_from_proto(s) for s in request.containers]
         result, finished = self.rm.heartbeat(request.node_id, request.usage, statuses)
         return resmgr_pb2.NodeHeartbeatResponse(
             reregister=not result.known, containers_to_kill=result.to_kill, apps_finished=finished,
             heartbeat_interval_ms=self.rm.heartbeat_interval_ms)
+
+    async def NodeHeartbeat(self, request, context):
+        await authenticate_member(context, self.rm.secret)
+        try:
+            return self.heartbeat_reply(request)
+        except Exception as exc:
+            await self._internal(context, exc)
+
+    async def HeartbeatStream(self, request_iterator, context):
+        """NodeHeartbeat on a long-lived stream: authenticated once, then one answer per heartbeat."""
+        await authenticate_member(context, self.rm.secret)
+        async for request in request_iterator:
+            try:
+                reply = self.heartbeat_reply(request)
+            except Exception as exc:   # ends this stream only: the node reopens it
+                await self._internal(context, exc)
+            yield reply
+
+    @staticmethod
+    async def _internal(context, exc):
+        log.exception("heartbeat failed")
+        await context.abort(grpc.StatusCode.INTERNAL, f"resmgr internal error in a heartbeat: {exc}")
 
     def FetchAppFiles(self, request, context):
         try:

@@ -238,6 +238,7 @@ def test_a_task_whose_port_is_taken_is_retried_on_another_port(cluster, task_app
     first, _ = cluster.port_ranges["node1"]
     # resmgr hands out the lowest free port: the appmaster gets `first`, worker:0 then `first + 1`
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # TIME_WAIT of earlier tests
         squatter.bind(("127.0.0.1", first + 1))
         squatter.listen()
         app_id = submit(cluster, task_app, ps=0, workers=1, max_task_attempts=2)

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import queue
 import signal
 import subprocess
 import sys
@@ -318,3 +319,134 @@ def test_command_line_daemon_prints_its_address_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ---------------------------------------------------------------- heartbeats on a stream
+class Beats:
+    """A HeartbeatStream call driven one heartbeat at a time."""
+
+    def __init__(self, tracker):
+        self.requests = queue.SimpleQueue()
+        self.call = tracker.HeartbeatStream(iter(self.requests.get, None))
+
+    def beat(self, node_id, *statuses):
+        self.requests.put(resmgr_pb2.NodeHeartbeatRequest(node_id=node_id, containers=statuses))
+        return next(self.call)
+
+    def close(self):
+        self.requests.put(None)
+        self.call.cancel()
+
+
+def running(cid, app_id):
+    return common_pb2.ContainerStatus(container_id=cid, app_id=app_id, state=common_pb2.CONTAINER_RUNNING)
+
+
+def last_heartbeat(cluster, node_id):
+    nodes = cluster.client.ListNodes(resmgr_pb2.ListNodesRequest()).nodes
+    return {n.node_id: n for n in nodes}[node_id]
+
+
+def test_stream_and_unary_heartbeats_are_one_and_the_same(cluster):
+    node = cluster.add_node()
+    app_id = cluster.submit()
+    (launch,) = wait_for(lambda: node.cm.started, what="the appmaster's launch")
+    am_id = launch.container_id
+    stream = Beats(cluster.tracker)
+    try:
+        first = stream.beat(node.node_id, running(am_id, app_id))
+        assert not first.reregister and not first.containers_to_kill and first.heartbeat_interval_ms == 1000
+        seen = last_heartbeat(cluster, node.node_id).last_heartbeat
+        # a container resmgr never placed is to be killed, whichever way the node reports it
+        stray = running("stray_1", app_id)
+        assert list(stream.beat(node.node_id, running(am_id, app_id), stray).containers_to_kill) == ["stray_1"]
+        assert list(node.beat(running(am_id, app_id), stray).containers_to_kill) == ["stray_1"]
+        assert last_heartbeat(cluster, node.node_id).last_heartbeat > seen
+        # the AM's exit told on the stream reaches the app as the unary heartbeat would
+        done = common_pb2.ContainerStatus(container_id=am_id, app_id=app_id, state=common_pb2.CONTAINER_COMPLETE,
+                                          exit_code=7, diagnostics="am died")
+        assert not stream.beat(node.node_id, done).reregister
+        report = wait_for(lambda: (lambda r: r if r.am_attempt == 2 else None)(cluster.report(app_id)),
+                          what="a second AM attempt after the first one's exit")
+        first_am = [c for c in report.containers if c.container_id == am_id][0]
+        assert (first_am.status.exit_code, first_am.status.diagnostics) == (7, "am died")
+        # an unknown node is told to register, on the same open stream
+        assert stream.beat("10.9.9.9:1").reregister
+        assert not stream.beat(node.node_id).reregister
+    finally:
+        stream.close()
+
+
+def test_stream_without_the_secret_is_refused_and_the_daemon_serves_on(cluster):
+    node = cluster.add_node()
+    for metadata, message in (((), "no cluster secret"),
+                              (auth.member_metadata("not-the-secret"), "wrong cluster secret"),
+                              # an app's token opens its own app's doors, not the node agents' one
+                              (auth.app_metadata("app_0_0001", auth.app_token(cluster.secret, "app_0_0001")),
+                               "wrong cluster secret or app token")):
+        stranger = resmgr_pb2_grpc.ResourceTrackerStub(rpc.channel(cluster.address, metadata))
+        code, details = code_of(lambda: Beats(stranger).beat(node.node_id))
+        assert code == grpc.StatusCode.UNAUTHENTICATED and message in details
+    stream = Beats(cluster.tracker)
+    try:
+        assert not stream.beat(node.node_id).reregister
+    finally:
+        stream.close()
+
+
+def test_a_node_whose_stream_falls_silent_is_lost(tmp_path):
+    cluster = Cluster(tmp_path / "rm", expiry_s=1.0)
+    stream = Beats(cluster.tracker)
+    try:
+        node = cluster.add_node()
+        for _ in range(3):
+            assert not stream.beat(node.node_id).reregister
+        # the stream stays open but carries nothing: an open stream alone does not keep a node alive
+        wait_for(lambda: last_heartbeat(cluster, node.node_id).state == common_pb2.NODE_LOST, timeout=5.0,
+                 what="the silent node to be LOST")
+        assert stream.beat(node.node_id).reregister
+    finally:
+        stream.close()
+        cluster.close()
+
+
+def test_node_agent_heartbeats_on_the_stream_and_obeys_its_answers(tmp_path, monkeypatch):
+    from nodeagent.daemon import NodeAgent, Settings
+    from nodeagent.probe import Capability
+    from resmgr.service import ResourceTrackerServicer
+    unary = []
+
+    async def counted(self, request, context):
+        unary.append(request.node_id)
+    monkeypatch.setattr(ResourceTrackerServicer, "NodeHeartbeat", counted)
+    cluster = Cluster(tmp_path / "rm", expiry_s=30.0)
+    agent = NodeAgent(Settings(resmgr=cluster.address, work_dir=tmp_path / "node", secret=cluster.secret,
+                               capability=Capability(vcores=2, memory_mb=2048, gpus=0), heartbeat_s=0.1))
+    node_id = agent.start_server()
+    runner = threading.Thread(target=agent.run, daemon=True)
+    runner.start()
+    try:
+        first = wait_for(lambda: agent.registered and last_heartbeat(cluster, node_id).last_heartbeat,
+                         what="the agent to register and heartbeat")
+        wait_for(lambda: last_heartbeat(cluster, node_id).last_heartbeat > first, what="more heartbeats")
+        # resmgr forgets the node (as after a long silence): the next answer makes it register again
+        cluster.rm.apply(lambda core, now: (None, core.tick(now + 3600)))
+        wait_for(lambda: last_heartbeat(cluster, node_id).state == common_pb2.NODE_RUNNING,
+                 what="the agent to re-register")
+        # a container resmgr never placed is killed on resmgr's word, and its end comes back on the stream
+        member = nodeagent_pb2_grpc.ContainerManagerStub(rpc.channel(node_id, auth.member_metadata(cluster.secret)))
+        member.StartContainers(nodeagent_pb2.StartContainersRequest(containers=[nodeagent_pb2.ContainerLaunch(
+            container_id="stray_1", app_id="app_0_0001", command=["{python}", "-c", "import time; time.sleep(60)"],
+            resource=common_pb2.Resource(vcores=1, memory_mb=128))]), timeout=20)
+
+        def stray_status():
+            return cluster.rm.read(lambda core: core.nodes.nodes[node_id].statuses.get("stray_1"))
+        ended = wait_for(lambda: (lambda s: s if s is not None and s.complete else None)(stray_status()),
+                         timeout=15.0, what="the stray container's end in a heartbeat")
+        assert "stopped by resmgr" in ended.diagnostics
+        assert unary == []
+    finally:
+        agent.stop()
+        runner.join(10)
+        agent.shutdown()
+        cluster.close()
