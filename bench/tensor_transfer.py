@@ -2,6 +2,9 @@
 
 Run: ``python3 bench/tensor_transfer.py [--mb 128] [--repeat 5]``. Task 0 is a server in this process (the
 session's master); task 1 is its own process and pulls the tensor from task 0 with RecvTensor streams.
+TensorFlow's own ``tf.compat.v1.train.Server`` (when installed) is measured in the same run with the same
+layout (task 0 in this process with the client, task 1 a process): the same fed graph as ours, and a 128 MB
+variable produced on task 1 and consumed on task 0 (a pure Send/Recv between the two servers).
 """
 
 import argparse
@@ -10,7 +13,7 @@ import socket
 
 import numpy as np
 
-from _cluster import TaskProcesses, free_ports, table, tensorflow, timeit
+from _cluster import TaskProcesses, TFServers, free_ports, table, tensorflow, timeit
 
 
 def _tcp_sender(port, nbytes, rounds):
@@ -77,6 +80,27 @@ def yarnflow_seconds(nbytes, repeat):
         server.stop()
 
 
+def tensorflow_seconds(tf1, nbytes, repeat):
+    """TensorFlow's median seconds: ``(fed on task 0, sliced on task 1; variable on task 1, sliced on task 0)``."""
+    n = nbytes // 4
+    data = np.random.random(n).astype(np.float32)
+    with TFServers(tf1, 2, in_process=0) as servers:
+        with tf1.Graph().as_default():
+            x = tf1.placeholder(tf1.float32, [n])
+            with tf1.device("/job:local/task:1"):
+                y = tf1.slice(x, [n - 1], [1])
+                v = tf1.Variable(tf1.random_uniform([n]), name="big")
+            with tf1.device("/job:local/task:0"):
+                last = tf1.slice(v, [n - 1], [1])  # needs all of v on task 0, returns 4 bytes
+            with tf1.Session(servers.target(0)) as sess:
+                assert sess.run(y, {x: data})[0] == data[-1]
+                fed = timeit(lambda: sess.run(y, {x: data}), repeat)
+                sess.run(v.initializer)
+                assert sess.run(last)[0] == sess.run(v)[-1]
+                pulled = timeit(lambda: sess.run(last), repeat)
+    return fed, pulled
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=128)
@@ -92,8 +116,14 @@ def main():
             ["yarnflow task -> task (RecvTensor)", f"{ours * 1e3:.1f}", f"{nbytes / ours / 1e9:.2f}",
              f"{tcp / ours:.2f} ({tcp_reused / ours:.2f} of the reused-buffer row)"]]
     tf1 = tensorflow()
-    rows.append(["tensorflow tf.train.Server", "-", "-", "tensorflow not installed"] if tf1 is None else
-                ["tensorflow tf.train.Server", "not measured", "-", "-"])
+    if tf1 is None:
+        rows.append(["tensorflow tf.train.Server", "-", "-", "tensorflow not installed"])
+    else:
+        fed, pulled = tensorflow_seconds(tf1, nbytes, args.repeat)
+        rows.append(["tensorflow, same fed graph as ours (task 0 -> task 1)", f"{fed * 1e3:.1f}",
+                     f"{nbytes / fed / 1e9:.2f}", f"{tcp / fed:.2f} (yarnflow vs this row: {fed / ours:.2f}x)"])
+        rows.append(["tensorflow, variable on task 1 -> task 0 (Send/Recv)", f"{pulled * 1e3:.1f}",
+                     f"{nbytes / pulled / 1e9:.2f}", f"{tcp / pulled:.2f}"])
     table(f"{args.mb} MB tensor between two tasks (median of {args.repeat})",
           ["path", "ms", "GB/s", "fraction of raw TCP"], rows)
 

@@ -217,8 +217,14 @@ class Master:
         deadline = time.monotonic() + timeout
         done = queue.SimpleQueue()
         calls = {}
+        local = [i for i, run in enumerate(runs) if run.client is None]
+        # One local partition runs inline on this (the RPC handler's) thread once the remote ones are sent:
+        # no thread hop. A remote failure then aborts the step here at once, so the inline run cannot hang.
+        inline = local[0] if len(local) == 1 else None
         for i, run in enumerate(runs):
             part = run.part
+            if i == inline:
+                continue
             if run.client is None:
                 fut = self._pool.submit(self.worker.run_graph, run.handle, step_id,
                                         {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout)
@@ -228,7 +234,18 @@ class Master:
                                          feed=[self._feed_out(n, feeds[n]) for n in part.feeds])
                 fut = run.client.run_graph_call.future(req, timeout=timeout + 1.0)
                 calls[i] = fut
+                if inline is not None:
+                    fut.add_done_callback(lambda f, run=run: self._abort_if_failed(run, f, step_id))
             fut.add_done_callback(lambda f, i=i: done.put((i, f)))
+        if inline is not None:
+            part = runs[inline].part
+            fut = concurrent.futures.Future()
+            try:
+                fut.set_result(self.worker.run_graph(runs[inline].handle, step_id, {n: feeds[n] for n in part.feeds},
+                                                     part.fetches, part.targets, timeout))
+            except Exception as e:  # noqa: BLE001 - handled with the other partitions' errors below
+                fut.set_exception(e)
+            done.put((inline, fut))
         outputs = [None] * len(runs)
         pending = set(range(len(runs)))
         errors = []
@@ -259,6 +276,15 @@ class Master:
             self._abort(runs, step_id, errors[0][0])
             raise _root_cause([e for e, _ in errors])
         return outputs
+
+    def _abort_if_failed(self, run, fut, step_id):
+        """Abort the step on this process when a remote partition failed (unblocks an inline local one)."""
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        err = run.client.error(exc) if exc is not None else derrors.from_proto(fut.result().error)
+        if err is not None:
+            self.worker.abort_step(step_id, err)
 
     def _result(self, run, fut, timeout):
         if run.client is None:

@@ -17,6 +17,7 @@ from yarnflow import rpc
 from yarnflow.errors import YarnflowError
 
 CONNECT_TIMEOUT = 10.0
+_STEP_CACHE = 256  # cached RunStep signatures per session connection
 
 
 def _option(obj, name, default=0):
@@ -43,6 +44,10 @@ class _GrpcMaster:
         self._extend = _unary(ch, MASTER, "ExtendSession", pb.ExtendSessionRequest, pb.ExtendSessionResponse)
         self._close = _unary(ch, MASTER, "CloseSession", pb.CloseSessionRequest, pb.CloseSessionResponse)
         self._run = _unary(ch, MASTER, "RunStep", pb.RunStepRequest, pb.RunStepResponse)
+        # Pre-serialized requests: a repeated step re-sends cached bytes (no proto rebuilt, no strings copied).
+        self._run_raw = ch.unary_unary(MASTER + "RunStep", request_serializer=None,
+                                       response_deserializer=pb.RunStepResponse.FromString)
+        self._step_bytes = {}
         self._put = ch.stream_unary(MASTER + "PutTensor", request_serializer=None,
                                     response_deserializer=pb.PutTensorResponse.FromString)
         self._uploads = 0
@@ -80,11 +85,24 @@ class _GrpcMaster:
                           timeout)
         return pb.NamedTensor(name=name, ref_key=resp.key)
 
+    def _step_prefix(self, handle, version, fetches, targets, timeout):
+        """The serialized RunStepRequest of a step without its feeds (cached per signature)."""
+        key = (handle, version, tuple(fetches), tuple(targets), timeout)
+        raw = self._step_bytes.get(key)
+        if raw is None:
+            raw = pb.RunStepRequest(session_handle=handle, graph_version=version, fetch=fetches, target=targets,
+                                    options=pb.RunOptions(timeout_ms=int(timeout * 1000))).SerializeToString()
+            if len(self._step_bytes) >= _STEP_CACHE:
+                self._step_bytes.clear()
+            self._step_bytes[key] = raw
+        return raw
+
     def run_step(self, handle, version, feeds, fetches, targets, timeout):
-        req = pb.RunStepRequest(session_handle=handle, graph_version=version, fetch=fetches, target=targets,
-                                feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()],
-                                options=pb.RunOptions(timeout_ms=int(timeout * 1000)))
-        resp = self._call(self._run, req, timeout + 5.0)
+        raw = self._step_prefix(handle, version, fetches, targets, timeout)
+        if feeds:  # serialized messages concatenate as a merge: the feeds append to the cached request
+            raw += pb.RunStepRequest(feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()]
+                                     ).SerializeToString()
+        resp = self._call(self._run_raw, raw, timeout + 5.0)
         err = derrors.from_proto(resp.error)
         if err is not None:
             raise err

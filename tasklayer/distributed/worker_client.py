@@ -1,6 +1,7 @@
 """Calling a remote task's WorkerService: typed methods over raw gRPC calls, errors that name the task."""
 
 import grpc
+import grpc.experimental  # noqa: F401 - ChannelOptions lives here
 
 from engine.errors import CancelledError
 from protos import tasklayer_pb2 as pb
@@ -17,13 +18,20 @@ def _unary(ch, service, method, req_cls, resp_cls):
                           response_deserializer=resp_cls.FromString)
 
 
+def _channel(address):
+    """A channel whose unary-stream calls (RecvTensor) run on the calling thread: each chunk is read where it
+    is consumed, with no hop through gRPC's channel thread (a round trip and one thread switch per chunk less)."""
+    return grpc.insecure_channel(address, options=rpc.CHANNEL_OPTIONS + [
+        (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)])
+
+
 class RemoteWorker:
     """A client of one task's WorkerService (thread-safe; one channel per task)."""
 
     def __init__(self, task, address, channel=None):
         self.task = task
         self.address = address
-        self.channel = channel or rpc.channel(address)
+        self.channel = channel or _channel(address)
         ch = self.channel
         self._status = _unary(ch, SERVICE, "GetStatus", pb.GetStatusRequest, pb.GetStatusResponse)
         self._register = _unary(ch, SERVICE, "RegisterGraph", pb.RegisterGraphRequest, pb.RegisterGraphResponse)

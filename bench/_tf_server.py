@@ -1,0 +1,20 @@
+"""One TensorFlow ``tf.compat.v1.train.Server`` task in its own process, for the benchmarks' TF rows.
+
+Run by ``_cluster.TFServers``: ``python bench/_tf_server.py CLUSTER_JSON JOB INDEX``; prints ``serving`` once
+the server listens, then serves until killed.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import tensorflow as tf  # noqa: E402
+
+tf1 = tf.compat.v1
+server = tf1.train.Server(tf1.train.ClusterSpec(json.loads(sys.argv[1])), job_name=sys.argv[2],
+                          task_index=int(sys.argv[3]))
+print("serving", flush=True)
+server.join()
