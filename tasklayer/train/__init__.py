@@ -9,3 +9,9 @@ from tasklayer.train.server import Server  # noqa: F401
 from tasklayer.training import (AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer,  # noqa: E402,F401
                                 Optimizer, Saver, get_checkpoint_state, latest_checkpoint)
 from tasklayer.variables import create_global_step, get_global_step, get_or_create_global_step  # noqa: E402,F401
+
+# ---- issue 5 (MonitoredTrainingSession, hooks): appended by the monitored-session helper ----------------------
+from tasklayer.training.monitored_session import (CheckpointSaverHook, MonitoredTrainingSession,  # noqa: E402,F401
+                                                  Scaffold, SessionRunArgs, SessionRunContext, SessionRunHook,
+                                                  SessionRunValues, StopAtStepHook)
+from tasklayer.training.sync_replicas import SyncReplicasOptimizer  # noqa: E402,F401 (issue 5: sync replicas)

@@ -1,0 +1,115 @@
+"""The training example on a real test cluster: it reaches the accuracy bar, and survives the SIGKILL of a
+worker (task retry rejoins) and of the ps (restarted; the chief restores the last checkpoint)."""
+
+import pathlib
+import re
+import signal
+
+import pytest
+
+from tasklayer.train import cluster_refresh
+from tasklayer.training import saver as saver_lib
+from tests.cluster import LocalTestCluster, app_processes, wait_until
+from yarnflow import client as yc
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+APP = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train_mlp.py"
+ASK = yc.RoleAsk(memory="1g", vcores=1)
+EXIT_NEVER_RAN = -1000  # the node agent's code for a container that never ran
+
+
+def _submit(cluster, client, checkpoint_dir, steps, save_steps=20):
+    spec = yc.build_spec(APP.name, workers=2, ps=1, worker=ASK, ps_ask=ASK, max_task_attempts=3,
+                         args=["--checkpoint-dir", str(checkpoint_dir), "--steps", str(steps),
+                               "--save-steps", str(save_steps), "--timeout", "60"])
+    return client.submit(APP, spec)
+
+
+def _task_process(app_id, job, index):
+    """The live process of task ``job:index`` (its env names the role and index)."""
+    for proc in app_processes(app_id):
+        env = proc.environ()
+        if env.get("YARNFLOW_JOB_NAME") == job and env.get("YARNFLOW_TASK_INDEX") == str(index):
+            return proc
+    return None
+
+
+def _checkpoint_step(directory):
+    """The global step of the latest checkpoint in ``directory``, or 0."""
+    latest = saver_lib.latest_checkpoint(str(directory))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
+def _accuracy(text):
+    match = re.search(r"accuracy ([\d.]+) after (\d+) steps OK", text)
+    assert match, text
+    return float(match.group(1)), int(match.group(2))
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    with LocalTestCluster(tmp_path / "cluster") as c:
+        c.add_node(vcores=4, memory="8g")
+        c.wait_for_nodes(1)
+        yield c
+
+
+def test_train_mlp_reaches_the_accuracy_bar(cluster, tmp_path):
+    with cluster.client() as client:
+        app_id = _submit(cluster, client, tmp_path / "ckpt", steps=150)
+        report = client.wait(app_id, timeout=100)
+        assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
+        accuracy, steps = _accuracy(client.log_text(app_id, "worker:0"))
+        codes = {(c.role, c.task_index, c.attempt): c.status.exit_code for c in report.containers
+                 if c.role != "appmaster"}
+        # every task's last attempt exited 0; an earlier one may have never run (its port was taken by another
+        # process of this shared machine: the node agent refuses the launch and the appmaster retries)
+        last = {}
+        for role, index, attempt in sorted(codes):
+            last[role, index] = codes[role, index, attempt]
+        assert set(last.values()) == {0} and set(codes.values()) <= {0, EXIT_NEVER_RAN}, codes
+    assert accuracy >= 0.95 and steps >= 150
+    assert _checkpoint_step(tmp_path / "ckpt") >= 150  # the chief's final checkpoint
+
+
+@pytest.mark.parametrize("victim", [("worker", 1), ("ps", 0)], ids=["worker", "ps"])
+def test_train_mlp_survives_a_killed_task(cluster, tmp_path, victim):
+    checkpoints = tmp_path / "ckpt"
+    with cluster.client() as client:
+        app_id = _submit(cluster, client, checkpoints, steps=400)
+        wait_until(lambda: _checkpoint_step(checkpoints) >= 40, 60, "a checkpoint at step 40 or more", 0.2)
+        proc = wait_until(lambda: _task_process(app_id, *victim), 10, f"the process of {victim}")
+        proc.send_signal(signal.SIGKILL)
+        report = client.wait(app_id, timeout=100)
+        assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
+        attempts = sorted((c.attempt, c.status.exit_code) for c in report.containers
+                          if (c.role, c.task_index) == victim)
+        # the killed attempt, then a later one (a fresh container) that ended well; a launch that failed on a
+        # port taken by another process of this machine may add an attempt, hence no exact count
+        killed = [a for a, code in attempts if code == -signal.SIGKILL]
+        assert killed and attempts[-1][0] > killed[0] and attempts[-1][1] == 0, attempts
+        chief_log = client.log_text(app_id, "worker:0")
+    accuracy, steps = _accuracy(chief_log)
+    assert accuracy >= 0.95 and steps >= 400
+    if victim[0] == "ps":
+        restored = re.search(r"restored from step (\d+)", chief_log)
+        assert restored, chief_log
+        assert int(restored.group(1)) >= 40  # resumed from the checkpoint, not from scratch
+
+
+def test_cluster_from_report_takes_the_latest_attempt():
+    from protos import resmgr_pb2
+    report = resmgr_pb2.ApplicationReport()
+    report.containers.add(role="appmaster", host="h", port=0)
+    report.containers.add(role="ps", task_index=0, attempt=2, host="h", port=2002)
+    report.containers.add(role="ps", task_index=0, attempt=1, host="h", port=2001)
+    report.containers.add(role="worker", task_index=1, attempt=1, host="h", port=3001)
+    report.containers.add(role="worker", task_index=0, attempt=1, host="h", port=3000)
+    assert cluster_refresh.cluster_from_report(report).as_dict() == {"ps": ["h:2002"],
+                                                                     "worker": ["h:3000", "h:3001"]}
+
+
+def test_current_cluster_needs_the_app_environment():
+    with pytest.raises(ValueError, match="YARNFLOW_APP_TOKEN"):
+        cluster_refresh.current_cluster({"YARNFLOW_RESMGR": "h:1", "YARNFLOW_APP_ID": "app_1_0001"})
