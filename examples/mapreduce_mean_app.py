@@ -26,43 +26,15 @@ def build_mean(x, num_values, num_workers, job):
         return tf.add_n(partials) / float(num_values)
 
 
-def wait_for_cluster(cluster, job, timeout=120.0):
-    """Wait until every other task serves (tasks of an app start at about the same time, in any order)."""
-    import time
-    from tasklayer.distributed.worker_client import RemoteWorker
-    deadline = time.monotonic() + timeout
-    for other in cluster.jobs:
-        for i in cluster.task_indices(other):
-            if (other, i) == (job, 0):
-                continue
-            client = RemoteWorker(f"/job:{other}/task:{i}", cluster.task_address(other, i))
-            try:
-                while True:
-                    try:
-                        client.get_status(timeout=2.0)
-                        break
-                    except Exception:  # noqa: BLE001 - not up yet
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.2)
-            finally:
-                client.close()
+def other_tasks(cluster, job):
+    """Every task of the cluster but this one (task 0 of ``job``)."""
+    return [(other, i) for other in cluster.jobs for i in cluster.task_indices(other) if (other, i) != (job, 0)]
 
 
 def stop_others(cluster, job):
     """Ask every other task of the cluster to stop its server (best effort: a task may be gone already)."""
-    from tasklayer.distributed.worker_client import RemoteWorker
-    for other in cluster.jobs:
-        for i in cluster.task_indices(other):
-            if (other, i) == (job, 0):
-                continue
-            client = RemoteWorker(f"/job:{other}/task:{i}", cluster.task_address(other, i))
-            try:
-                client.shutdown(timeout=10.0)
-            except Exception as e:  # noqa: BLE001 - reported, not fatal
-                print(f"could not stop /job:{other}/task:{i}: {e}", file=sys.stderr)
-            finally:
-                client.close()
+    for (other, i), error in tf.train.shutdown_tasks(cluster, other_tasks(cluster, job)).items():
+        print(f"could not stop /job:{other}/task:{i}: {error}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -82,7 +54,7 @@ def main(argv=None):
     mean = build_mean(x, args.values, workers, "worker")
     data = np.random.random(args.values).astype(np.float32)
     try:
-        wait_for_cluster(cluster, job)
+        tf.train.wait_for_tasks(cluster, other_tasks(cluster, job))
         with tf.Session(server.target) as sess:
             result = float(sess.run(mean, feed_dict={x: data}))
     finally:

@@ -80,7 +80,6 @@ def refresh_cluster(server):
 
 def wait_for_job(server, job, timeout):
     """Wait until every task of ``job`` serves, following their moves; TimeoutError naming the job."""
-    from tasklayer.distributed.worker_client import RemoteWorker
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -88,15 +87,7 @@ def wait_for_job(server, job, timeout):
         except Exception as e:  # noqa: BLE001 - resmgr briefly unreachable: keep the last known spec
             print(f"could not refresh the cluster spec: {e}", file=sys.stderr)
         cluster = server.cluster_spec
-        down = []
-        for i in cluster.task_indices(job):
-            client = RemoteWorker(f"/job:{job}/task:{i}", cluster.task_address(job, i))
-            try:
-                client.get_status(timeout=2.0)
-            except Exception:  # noqa: BLE001 - not serving (yet)
-                down.append(i)
-            finally:
-                client.close()
+        down = [i for _, i in tf.train.unreachable_tasks(cluster, [(job, i) for i in cluster.task_indices(job)])]
         if not down:
             return
         if time.monotonic() > deadline:
@@ -182,20 +173,14 @@ def run_chief_end(server, model, args):
 
 def stop_ps(server):
     """Ask every ps task to stop its server (best effort: one may be gone already)."""
-    from tasklayer.distributed.worker_client import RemoteWorker
     try:
         refresh_cluster(server)
     except Exception as e:  # noqa: BLE001 - the last known spec is the best we have
         print(f"could not refresh the cluster spec: {e}", file=sys.stderr)
     cluster = server.cluster_spec
-    for i in cluster.task_indices("ps"):
-        client = RemoteWorker(f"/job:ps/task:{i}", cluster.task_address("ps", i))
-        try:
-            client.shutdown(timeout=10.0)
-        except Exception as e:  # noqa: BLE001 - reported, not fatal
-            print(f"could not stop /job:ps/task:{i}: {e}", file=sys.stderr)
-        finally:
-            client.close()
+    ps_tasks = [("ps", i) for i in cluster.task_indices("ps")]
+    for (job, i), error in tf.train.shutdown_tasks(cluster, ps_tasks).items():
+        print(f"could not stop /job:{job}/task:{i}: {error}", file=sys.stderr)
 
 
 def main(argv=None):

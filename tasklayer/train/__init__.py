@@ -4,6 +4,7 @@ from tasklayer.train.cluster_spec import ClusterSpec  # noqa: F401
 from tasklayer.train.device_setter import replica_device_setter  # noqa: F401
 
 from tasklayer.train.server import Server  # noqa: F401
+from tasklayer.train.task_control import shutdown_tasks, unreachable_tasks, wait_for_tasks  # noqa: F401
 
 # ---- issue 5 (optimizers, checkpoints, global step): appended by the training helper -------------------------
 from tasklayer.training import (AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer,  # noqa: E402,F401
