@@ -39,3 +39,30 @@ def test_variables_live_on_the_ps_across_sessions_of_different_workers():
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_server_follows_a_task_restarted_on_another_port():
+    tf.reset_default_graph()
+    old_ps, new_ps, w0 = free_ports(3)
+    cluster = tf.train.ClusterSpec({"ps": [f"localhost:{old_ps}"], "worker": [f"localhost:{w0}"]})
+    worker = tf.train.Server(cluster, "worker", 0)
+    first = tf.train.Server(cluster, "ps", 0)
+    try:
+        x = tf.placeholder(tf.float32, [])
+        with tf.device("/job:ps/task:0"):
+            total = tf.square(x) + 1.0          # fed, so it cannot be folded away from the ps
+        with tf.Session(worker.target) as sess:
+            assert sess.run(total, {x: 2.0}) == 5.0
+        first.stop()
+        moved_spec = tf.train.ClusterSpec({"ps": [f"localhost:{new_ps}"], "worker": [f"localhost:{w0}"]})
+        second = tf.train.Server(moved_spec, "ps", 0)
+        assert worker.update_cluster(moved_spec) == [("ps", 0)]
+        assert worker.update_cluster(moved_spec) == []
+        assert worker.cluster_spec.task_address("ps", 0) == f"localhost:{new_ps}"
+        assert worker.cluster_spec.task_address("worker", 0) == worker.target[len("grpc://"):]
+        with tf.Session(worker.target) as sess:
+            assert sess.run(total, {x: 3.0}) == 10.0
+        second.stop()
+    finally:
+        worker.stop()
+        first.stop()

@@ -41,6 +41,21 @@ class TaskServer:
         self._started = False
         self._stopped = threading.Event()
 
+    def update_cluster(self, cluster):
+        """Point this server at the addresses of ``cluster`` (its own address stays): for tasks restarted
+        elsewhere. Returns the ``(job, index)`` that moved; sessions made before keep their old plans."""
+        from tasklayer.train.cluster_spec import ClusterSpec
+        jobs = {j: dict(enumerate(t)) if isinstance(t, list) else dict(t)
+                for j, t in ClusterSpec(cluster).as_dict().items()}
+        jobs.setdefault(self.job, {})[self.index] = self.address
+        cluster, old = ClusterSpec(jobs), self.cluster
+        moved = [(j, i) for j, i, a in cluster.tasks() if not old.has_task(j, i) or old.task_address(j, i) != a]
+        if moved:
+            stale = [old.task_address(j, i) for j, i in moved if old.has_task(j, i)]
+            self.worker.forget_peers(moved + stale)
+            self.cluster = self.worker.cluster = self.master.cluster = cluster
+        return moved
+
     @property
     def port(self):
         """The bound port."""

@@ -63,6 +63,14 @@ class Worker:
         self.register_count = 0  # partitions built (a cached handle does not count)
 
     # ---------------------------------------------------------------- peers
+
+    def forget_peers(self, keys):
+        """Close and drop the cached clients of ``keys`` (task keys or addresses), so the next call dials anew."""
+        with self._lock:
+            clients = [self._peers.pop(key, None) for key in keys]
+        for client in clients:
+            if client is not None:
+                client.close()
     def peer(self, task_key):
         """The client of another task of the cluster (``task_key`` = ``(job, index)``)."""
         client = self._peers.get(task_key)

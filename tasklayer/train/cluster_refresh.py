@@ -60,23 +60,4 @@ def update_server_cluster(server, cluster):
     Returns the tasks whose address changed. Clients of moved tasks are dropped, so the next step dials the
     new address; sessions created before keep their old plans, so create a new session after this.
     """
-    task_server = server._server  # the distributed runtime has no public API for this yet (see report)
-    cluster = ClusterSpec(cluster)
-    own = (task_server.job, task_server.index)
-    jobs = {j: dict(enumerate(t)) if isinstance(t, list) else dict(t) for j, t in cluster.as_dict().items()}
-    jobs.setdefault(own[0], {})[own[1]] = task_server.address
-    cluster = ClusterSpec(jobs)
-    old = task_server.cluster
-    moved = [(j, i) for j, i, a in cluster.tasks() if not old.has_task(j, i) or old.task_address(j, i) != a]
-    if not moved:
-        return []
-    worker = task_server.worker
-    with worker._lock:
-        for job, index in moved:
-            client = worker._peers.pop((job, index), None)
-            if old.has_task(job, index):
-                client = worker._peers.pop(old.task_address(job, index), None) or client
-            if client is not None:
-                client.close()
-    task_server.cluster = worker.cluster = task_server.master.cluster = cluster
-    return moved
+    return server.update_cluster(cluster)

@@ -64,6 +64,11 @@ class Server:
         """The cluster (with this server's real port if it was started on port 0)."""
         return self._server.cluster
 
+    def update_cluster(self, cluster):
+        """Follow tasks that moved (a restarted container has a new port): point this server at the
+        addresses of ``cluster``; returns the ``(job, index)`` that moved. Not in TF, which has no restarts."""
+        return self._server.update_cluster(cluster)
+
     def start(self):
         """Start serving (servers start at construction unless ``start=False``)."""
         self._server.start()
