@@ -207,7 +207,9 @@ def test_local_cluster_and_every_command_end_to_end(tmp_path):
         assert nodes.stdout.count("RUNNING") == 2, nodes.stdout
 
         done = run_cli("bin.submit", HELLO, "--ps", "1", "--workers", "2", "--worker-memory", "512m",
-                       "--ps-memory", "512m", "--name", "hello-cli", "--wait", env=env)
+                       "--ps-memory", "512m", "--name", "hello-cli", "--wait",
+                       # workers outlive the ps's start, so the ps has printed before it is stopped
+                       "--args", "--work-seconds", "2", env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         app_id = done.stdout.splitlines()[0]
         assert app_id.startswith("app_")

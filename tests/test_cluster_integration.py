@@ -42,6 +42,8 @@ if role == "ps" or mode == "forever":
 if role == "worker" and index == 0 and (mode == "always-fail" or (mode == "fail-once" and attempt == 1)):
     print(f"boom: worker 0 broke on attempt {attempt}", file=sys.stderr, flush=True)
     sys.exit(3)
+if mode == "ok":
+    time.sleep(1.5)   # the ps tasks (stopped once every worker is done) have printed by then
 '''
 
 
