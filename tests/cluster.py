@@ -15,29 +15,17 @@ import os
 import pathlib
 import random
 import signal
-import time
 
 import psutil
 
 from yarnflow import auth, client as yc, local_cluster
+from tests.polling import wait_until  # noqa: F401 - re-exported for the tests
 
 NODE_EXPIRY_S = 3.0
 HEARTBEAT_INTERVAL_S = 0.5
 PORTS_PER_NODE = 100
 TASK_PORT_FLOOR = 20000
 TASK_PORT_CEILING = 32000  # below Linux's ephemeral range, where servers bound to port 0 land
-
-
-def wait_until(predicate, timeout, what, interval=0.05):
-    """Poll ``predicate`` until it returns something truthy (returned), or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def app_processes(app_id):

@@ -14,6 +14,7 @@ import grpc
 
 from protos import tasklayer_pb2 as pb
 from yarnflow import rpc
+from tests.polling import wait_until  # noqa: F401 - used here and re-exported
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -30,16 +31,6 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
-
-
-def wait_until(predicate, timeout, what):
-    """Poll ``predicate`` until true; AssertionError naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class TaskProcesses:

@@ -16,22 +16,13 @@ import pytest
 from appmaster import master
 from protos import common_pb2, nodeagent_pb2, nodeagent_pb2_grpc, resmgr_pb2, resmgr_pb2_grpc
 from yarnflow import auth, rpc
+from tests.polling import wait_until as wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
 APP_ID = "app_1763900000000_0001"
 TOKEN = auth.app_token(SECRET, APP_ID)
 KILLED_BY_STOP = -15
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    """Poll ``predicate`` until it is true or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def make_spec(ps=1, workers=2, max_task_attempts=0):

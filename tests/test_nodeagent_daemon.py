@@ -16,6 +16,7 @@ import pytest
 
 from protos import common_pb2, nodeagent_pb2, nodeagent_pb2_grpc, resmgr_pb2, resmgr_pb2_grpc
 from yarnflow import auth, rpc
+from tests.polling import wait_until as wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +32,6 @@ APP_FILES = {
                       b"sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)\n", False),
     "tools/run.sh": (b"#!/bin/sh\necho run\n", True),
 }
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    """Poll ``predicate`` until it returns something true, or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class FakeTracker(resmgr_pb2_grpc.ResourceTrackerServicer):

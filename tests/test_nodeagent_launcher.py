@@ -13,22 +13,13 @@ import pytest
 
 from nodeagent import launcher as L
 from protos import common_pb2, nodeagent_pb2
+from tests.polling import wait_until as _wait_for
 
 
 def _launch(cid, command, memory_mb=0, port=0, env=None, gpus=()):
     return nodeagent_pb2.ContainerLaunch(
         container_id=cid, app_id="app_1_0001", command=command, env=env or {}, port=port,
         resource=common_pb2.Resource(vcores=2, memory_mb=memory_mb), gpu_indices=list(gpus))
-
-
-def _wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

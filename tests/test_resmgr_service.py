@@ -15,20 +15,10 @@ import pytest
 from protos import common_pb2, nodeagent_pb2, nodeagent_pb2_grpc, resmgr_pb2, resmgr_pb2_grpc
 from resmgr.daemon import ResourceManager
 from yarnflow import auth, rpc
+from tests.polling import wait_until as wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def wait_for(predicate, timeout=5.0, what="condition"):
-    """Poll ``predicate`` until it is truthy or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class FakeContainerManager(nodeagent_pb2_grpc.ContainerManagerServicer):
