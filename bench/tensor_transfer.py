@@ -113,7 +113,7 @@ def main():
     rows = [["raw loopback TCP, reused buffer", f"{tcp_reused * 1e3:.1f}", f"{nbytes / tcp_reused / 1e9:.2f}",
              f"{tcp / tcp_reused:.2f}"],
             ["raw loopback TCP, fresh buffer (reference)", f"{tcp * 1e3:.1f}", f"{nbytes / tcp / 1e9:.2f}", "1.00"],
-            ["yarnflow task -> task (RecvTensor)", f"{ours * 1e3:.1f}", f"{nbytes / ours / 1e9:.2f}",
+            ["yarnflow task -> task (tensor channel)", f"{ours * 1e3:.1f}", f"{nbytes / ours / 1e9:.2f}",
              f"{tcp / ours:.2f} ({tcp_reused / ours:.2f} of the reused-buffer row)"]]
     tf1 = tensorflow()
     if tf1 is None:

@@ -8,16 +8,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class NamedTensor(_message.Message):
-    __slots__ = ("name", "tensor", "ref_key", "ref_address")
+    __slots__ = ("name", "tensor", "ref_key", "ref_address", "pushed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     REF_KEY_FIELD_NUMBER: _ClassVar[int]
     REF_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PUSHED_FIELD_NUMBER: _ClassVar[int]
     name: str
     tensor: _graph_pb2.TensorProto
     ref_key: str
     ref_address: str
-    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[_graph_pb2.TensorProto, _Mapping]] = ..., ref_key: _Optional[str] = ..., ref_address: _Optional[str] = ...) -> None: ...
+    pushed: bool
+    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[_graph_pb2.TensorProto, _Mapping]] = ..., ref_key: _Optional[str] = ..., ref_address: _Optional[str] = ..., pushed: _Optional[bool] = ...) -> None: ...
 
 class StepError(_message.Message):
     __slots__ = ("code", "message", "node_name", "op_type")
@@ -38,20 +40,24 @@ class RunOptions(_message.Message):
     def __init__(self, timeout_ms: _Optional[int] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("graph_def", "graph_version")
+    __slots__ = ("graph_def", "graph_version", "transfer_dtype")
     GRAPH_DEF_FIELD_NUMBER: _ClassVar[int]
     GRAPH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_DTYPE_FIELD_NUMBER: _ClassVar[int]
     graph_def: _graph_pb2.GraphDef
     graph_version: int
-    def __init__(self, graph_def: _Optional[_Union[_graph_pb2.GraphDef, _Mapping]] = ..., graph_version: _Optional[int] = ...) -> None: ...
+    transfer_dtype: str
+    def __init__(self, graph_def: _Optional[_Union[_graph_pb2.GraphDef, _Mapping]] = ..., graph_version: _Optional[int] = ..., transfer_dtype: _Optional[str] = ...) -> None: ...
 
 class CreateSessionResponse(_message.Message):
-    __slots__ = ("session_handle", "master_device")
+    __slots__ = ("session_handle", "master_device", "channel_port")
     SESSION_HANDLE_FIELD_NUMBER: _ClassVar[int]
     MASTER_DEVICE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PORT_FIELD_NUMBER: _ClassVar[int]
     session_handle: str
     master_device: str
-    def __init__(self, session_handle: _Optional[str] = ..., master_device: _Optional[str] = ...) -> None: ...
+    channel_port: int
+    def __init__(self, session_handle: _Optional[str] = ..., master_device: _Optional[str] = ..., channel_port: _Optional[int] = ...) -> None: ...
 
 class ExtendSessionRequest(_message.Message):
     __slots__ = ("session_handle", "graph_def", "graph_version")
@@ -112,16 +118,18 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("task", "incarnation", "recv_tensor_count", "active_steps")
+    __slots__ = ("task", "incarnation", "recv_tensor_count", "active_steps", "channel_port")
     TASK_FIELD_NUMBER: _ClassVar[int]
     INCARNATION_FIELD_NUMBER: _ClassVar[int]
     RECV_TENSOR_COUNT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_STEPS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PORT_FIELD_NUMBER: _ClassVar[int]
     task: str
     incarnation: int
     recv_tensor_count: int
     active_steps: int
-    def __init__(self, task: _Optional[str] = ..., incarnation: _Optional[int] = ..., recv_tensor_count: _Optional[int] = ..., active_steps: _Optional[int] = ...) -> None: ...
+    channel_port: int
+    def __init__(self, task: _Optional[str] = ..., incarnation: _Optional[int] = ..., recv_tensor_count: _Optional[int] = ..., active_steps: _Optional[int] = ..., channel_port: _Optional[int] = ...) -> None: ...
 
 class RegisterGraphRequest(_message.Message):
     __slots__ = ("graph_handle", "graph_def", "device")
@@ -140,20 +148,22 @@ class RegisterGraphResponse(_message.Message):
     def __init__(self, error: _Optional[_Union[StepError, _Mapping]] = ...) -> None: ...
 
 class RunGraphRequest(_message.Message):
-    __slots__ = ("graph_handle", "step_id", "feed", "fetch", "target", "timeout_ms")
+    __slots__ = ("graph_handle", "step_id", "feed", "fetch", "target", "timeout_ms", "transfer_dtype")
     GRAPH_HANDLE_FIELD_NUMBER: _ClassVar[int]
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     FEED_FIELD_NUMBER: _ClassVar[int]
     FETCH_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_DTYPE_FIELD_NUMBER: _ClassVar[int]
     graph_handle: str
     step_id: int
     feed: _containers.RepeatedCompositeFieldContainer[NamedTensor]
     fetch: _containers.RepeatedScalarFieldContainer[str]
     target: _containers.RepeatedScalarFieldContainer[str]
     timeout_ms: int
-    def __init__(self, graph_handle: _Optional[str] = ..., step_id: _Optional[int] = ..., feed: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., fetch: _Optional[_Iterable[str]] = ..., target: _Optional[_Iterable[str]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    transfer_dtype: str
+    def __init__(self, graph_handle: _Optional[str] = ..., step_id: _Optional[int] = ..., feed: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., fetch: _Optional[_Iterable[str]] = ..., target: _Optional[_Iterable[str]] = ..., timeout_ms: _Optional[int] = ..., transfer_dtype: _Optional[str] = ...) -> None: ...
 
 class RunGraphResponse(_message.Message):
     __slots__ = ("tensor", "error")
@@ -164,16 +174,20 @@ class RunGraphResponse(_message.Message):
     def __init__(self, tensor: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., error: _Optional[_Union[StepError, _Mapping]] = ...) -> None: ...
 
 class TensorMeta(_message.Message):
-    __slots__ = ("dtype", "shape", "nbytes", "key")
+    __slots__ = ("dtype", "shape", "nbytes", "key", "step_id", "lossy")
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
     NBYTES_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
+    STEP_ID_FIELD_NUMBER: _ClassVar[int]
+    LOSSY_FIELD_NUMBER: _ClassVar[int]
     dtype: _graph_pb2.DataType
     shape: _containers.RepeatedScalarFieldContainer[int]
     nbytes: int
     key: str
-    def __init__(self, dtype: _Optional[_Union[_graph_pb2.DataType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., nbytes: _Optional[int] = ..., key: _Optional[str] = ...) -> None: ...
+    step_id: int
+    lossy: int
+    def __init__(self, dtype: _Optional[_Union[_graph_pb2.DataType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., nbytes: _Optional[int] = ..., key: _Optional[str] = ..., step_id: _Optional[int] = ..., lossy: _Optional[int] = ...) -> None: ...
 
 class TensorChunk(_message.Message):
     __slots__ = ("meta", "data")
@@ -212,6 +226,10 @@ class AbortStepRequest(_message.Message):
     def __init__(self, step_id: _Optional[int] = ..., error: _Optional[_Union[StepError, _Mapping]] = ...) -> None: ...
 
 class AbortStepResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PushTensorResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 

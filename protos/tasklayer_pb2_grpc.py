@@ -314,6 +314,11 @@ class WorkerServiceStub:
                 request_serializer=protos_dot_tasklayer__pb2.AbortStepRequest.SerializeToString,
                 response_deserializer=protos_dot_tasklayer__pb2.AbortStepResponse.FromString,
                 _registered_method=True)
+        self.PushTensor = channel.stream_unary(
+                '/yarnflow.WorkerService/PushTensor',
+                request_serializer=protos_dot_tasklayer__pb2.TensorChunk.SerializeToString,
+                response_deserializer=protos_dot_tasklayer__pb2.PushTensorResponse.FromString,
+                _registered_method=True)
         self.Shutdown = channel.unary_unary(
                 '/yarnflow.WorkerService/Shutdown',
                 request_serializer=protos_dot_tasklayer__pb2.ShutdownRequest.SerializeToString,
@@ -364,6 +369,13 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PushTensor(self, request_iterator, context):
+        """A pushed tensor when the tensor channel cannot be used: chunks as RecvTensor's, meta with step and key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Shutdown(self, request, context):
         """Stop this server (the task's process then leaves Server.join()).
         """
@@ -403,6 +415,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.AbortStep,
                     request_deserializer=protos_dot_tasklayer__pb2.AbortStepRequest.FromString,
                     response_serializer=protos_dot_tasklayer__pb2.AbortStepResponse.SerializeToString,
+            ),
+            'PushTensor': grpc.stream_unary_rpc_method_handler(
+                    servicer.PushTensor,
+                    request_deserializer=protos_dot_tasklayer__pb2.TensorChunk.FromString,
+                    response_serializer=protos_dot_tasklayer__pb2.PushTensorResponse.SerializeToString,
             ),
             'Shutdown': grpc.unary_unary_rpc_method_handler(
                     servicer.Shutdown,
@@ -573,6 +590,33 @@ class WorkerService:
             '/yarnflow.WorkerService/AbortStep',
             protos_dot_tasklayer__pb2.AbortStepRequest.SerializeToString,
             protos_dot_tasklayer__pb2.AbortStepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushTensor(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/yarnflow.WorkerService/PushTensor',
+            protos_dot_tasklayer__pb2.TensorChunk.SerializeToString,
+            protos_dot_tasklayer__pb2.PushTensorResponse.FromString,
             options,
             channel_credentials,
             insecure,

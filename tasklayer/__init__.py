@@ -71,3 +71,5 @@ from tasklayer.variables import (Variable, global_variables, global_variables_in
                                  report_uninitialized_variables, trainable_variables, variables_initializer)
 
 initialize_all_variables = global_variables_initializer  # TF1's deprecated alias
+
+from tasklayer.session_config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions  # noqa: E402,F401

@@ -34,7 +34,8 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
 
     ``feeds`` are fed tensor names: each partition that consumes one is fed it directly (no Send/Recv).
     ``fetches``/``targets`` are routed to their node's partition. ``incarnations`` maps device -> int for the
-    keys (0 when unknown). Control edges across devices become a dummy tensor's Send/Recv.
+    keys (0 when unknown). Control edges across devices become a dummy tensor's Send/Recv; a node's
+    several control inputs from one partition cross as one such pair, gathered there by a NoOp.
 
     >>> from engine.graph_util import make_const, make_node
     >>> a, b = "/job:w/replica:0/task:0/device:CPU:0", "/job:w/replica:0/task:1/device:CPU:0"
@@ -55,14 +56,27 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
             parts[device] = Partition(device, graph_pb2.GraphDef(version=graph_def.version))
         return parts[device]
 
-    recvs = {}   # (tensor or "^node", dst device) -> recv node name
+    recvs = {}   # (tensor or "^node", dst) or (src device, sorted control sources, dst) -> recv node name
     fed = set()  # (tensor, device) already routed
     copied = set()  # (const, device) copied into a consumer's partition
+    taken = {n.name for n in graph_def.node}  # names a new node must not reuse
+
+    def recv_for(edge, src_node, idx, is_control):
+        """The _Recv carrying ``edge`` into its destination partition, added on first use."""
+        dst = edge[-1]
+        if edge not in recvs:
+            recvs[edge] = _add_pair(part(src_node.device), part(dst), src_node, idx, is_control,
+                                    incarnations.get(src_node.device, 0))
+            recv_node = part(dst).graph_def.node[-1]
+            part(dst).recv_keys.append((key_of(recv_node), src_node.device))
+        return recvs[edge]
+
     for node in graph_def.node:
         dst = node.device
         out = part(dst).graph_def.node.add()
         out.CopyFrom(node)
         del out.input[:]
+        ctrl_from = {}  # src device -> this node's control sources there, in input order, once each
         for inp in node.input:
             src, idx, is_control = graph_util.parse_input(inp)
             tensor = f"{src}:{idx}"
@@ -76,7 +90,12 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
             if src_node is None or src_node.device == dst:
                 out.input.append(inp)
                 continue
-            if not is_control and _is_small_const(src_node):
+            if is_control:
+                sources = ctrl_from.setdefault(src_node.device, [])
+                if src not in sources:
+                    sources.append(src)
+                continue
+            if _is_small_const(src_node):
                 # A small Const is cheaper to copy into the consumer's partition than to send every step.
                 if (src, dst) not in copied:
                     copied.add((src, dst))
@@ -85,13 +104,20 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
                     copy.device = dst
                 out.input.append(inp)
                 continue
-            edge = ("^" + src if is_control else tensor, dst)
+            out.input.append(recv_for((tensor, dst), src_node, idx, False))
+        for src_dev, sources in ctrl_from.items():
+            if len(sources) == 1:
+                out.input.append("^" + recv_for(("^" + sources[0], dst), nodes[sources[0]], -1, True))
+                continue
+            # Several control sources in one partition cross as ONE message: a NoOp there gathers them.
+            # Only one node's sources are merged, so no node waits on anything it did not already need.
+            edge = (src_dev, tuple(sorted(sources)), dst)
             if edge not in recvs:
-                recvs[edge] = _add_pair(part(src_node.device), part(dst), src_node, idx, is_control,
-                                        incarnations.get(src_node.device, 0))
-                recv_node = part(dst).graph_def.node[-1]
-                part(dst).recv_keys.append((key_of(recv_node), src_node.device))
-            out.input.append(("^" if is_control else "") + recvs[edge])
+                gather = graph_util.make_node(_unique(f"_ctrl/{_slug(node.name)}/{_slug(src_dev)}", taken),
+                                              "NoOp", ["^" + s for s in sources], device=src_dev)
+                part(src_dev).graph_def.node.append(gather)
+                recv_for(edge, gather, -1, True)
+            out.input.append("^" + recvs[edge])
     # Inputs must come data-first, then control; a rewritten control input may now precede nothing wrong.
     for p in parts.values():
         for n in p.graph_def.node:
@@ -121,6 +147,16 @@ def _is_small_const(node):
 def _slug(text):
     """A name fragment: ':' and '^' become '_' (node names never hold ':', so fragments stay unique)."""
     return re.sub(r"[:^]", "_", text).strip("/_")
+
+
+def _unique(name, taken):
+    """``name``, or ``name_1``, ``name_2``... if a node already holds it; the result is marked taken."""
+    candidate, n = name, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate
 
 
 def _add_pair(src_part, dst_part, src_node, idx, is_control, incarnation):

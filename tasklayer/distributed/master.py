@@ -14,12 +14,13 @@ import grpc
 
 from engine import device_spec, graph_util, passes, tensor_codec
 from engine.errors import (AbortedError, CancelledError, DeadlineExceededError, FailedPreconditionError,
-                           NotFoundError, OpError)
+                           InternalError, NotFoundError, OpError, UnavailableError)
 from engine.passes.partition import partition
 from engine.passes.placement import place
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous
+from tasklayer.distributed.channel import CallError, ChannelError, StaleConnectionError
+from tasklayer.distributed.transport import PUSH_BYTES, as_contiguous
 from tasklayer.distributed.worker import DEFAULT_STEP_TIMEOUT, task_name
 
 # Plans kept per session (one per distinct fetches/feeds/targets signature).
@@ -53,8 +54,9 @@ class _Plan:
 class _Session:
     """A client's graph (latest version) and its cached step plans."""
 
-    def __init__(self, handle, graph_def, version):
+    def __init__(self, handle, graph_def, version, transfer_dtype=None):
         self.handle = handle
+        self.transfer_dtype = transfer_dtype  # lossy transfer between tasks: "float16", "bfloat16" or None
         self.graph_def = graph_def
         self.version = version
         self.plans = {}
@@ -77,11 +79,12 @@ class Master:
         self._session_ids = itertools.count(1)
 
     # ---------------------------------------------------------------- sessions
-    def create_session(self, graph_def, version):
-        """A new session holding ``graph_def``; its handle."""
+    def create_session(self, graph_def, version, transfer_dtype=None):
+        """A new session holding ``graph_def``; its handle. ``transfer_dtype`` ("float16"/"bfloat16") sends the
+        float32 tensors its steps push between tasks at that precision."""
         handle = f"s{random.getrandbits(40):010x}{next(self._session_ids)}"
         with self._lock:
-            self._sessions[handle] = _Session(handle, graph_def, version)
+            self._sessions[handle] = _Session(handle, graph_def, version, transfer_dtype)
         return handle
 
     def extend_session(self, handle, graph_def, version):
@@ -201,19 +204,19 @@ class Master:
         self._register(plan, timeout)
         step_id = random.getrandbits(62) | 1
         try:
-            outputs = self._run_partitions(plan, step_id, feeds, timeout)
+            outputs = self._run_partitions(plan, step_id, feeds, timeout, session.transfer_dtype)
         except NotFoundError as e:
             if "is not registered" in e.message:
                 plan.registered = False  # a restarted worker: register again next time
             raise
         return [outputs[run][pos] for run, pos in plan.fetch_routes]
 
-    def _run_partitions(self, plan, step_id, feeds, timeout):
+    def _run_partitions(self, plan, step_id, feeds, timeout, wire=None):
         runs = plan.runs
         if len(runs) == 1 and runs[0].client is None:  # all local: no threads, no RPC
             part = runs[0].part
             return [self.worker.run_graph(runs[0].handle, step_id, {n: feeds[n] for n in part.feeds},
-                                          part.fetches, part.targets, timeout)]
+                                          part.fetches, part.targets, timeout, wire)]
         deadline = time.monotonic() + timeout
         done = queue.SimpleQueue()
         calls = {}
@@ -227,12 +230,21 @@ class Master:
                 continue
             if run.client is None:
                 fut = self._pool.submit(self.worker.run_graph, run.handle, step_id,
-                                        {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout)
+                                        {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout, wire)
             else:
+                try:
+                    feed = [self._feed_out(run, step_id, n, feeds[n]) for n in part.feeds]
+                except OpError as e:
+                    self._abort(runs, step_id, e)
+                    raise
                 req = pb.RunGraphRequest(graph_handle=run.handle, step_id=step_id, fetch=part.fetches,
-                                         target=part.targets, timeout_ms=int(timeout * 1000),
-                                         feed=[self._feed_out(n, feeds[n]) for n in part.feeds])
-                fut = run.client.run_graph_call.future(req, timeout=timeout + 1.0)
+                                         target=part.targets, timeout_ms=int(timeout * 1000), feed=feed,
+                                         transfer_dtype=wire or "")
+                channel = self.worker.channel(run.part.task)
+                if channel is not None:
+                    fut = self._pool.submit(self._run_graph_on_channel, run, channel, req, timeout)
+                else:
+                    fut = run.client.run_graph_call.future(req, timeout=timeout + 1.0)
                 calls[i] = fut
                 if inline is not None:
                     fut.add_done_callback(lambda f, run=run: self._abort_if_failed(run, f, step_id))
@@ -242,7 +254,7 @@ class Master:
             fut = concurrent.futures.Future()
             try:
                 fut.set_result(self.worker.run_graph(runs[inline].handle, step_id, {n: feeds[n] for n in part.feeds},
-                                                     part.fetches, part.targets, timeout))
+                                                     part.fetches, part.targets, timeout, wire))
             except Exception as e:  # noqa: BLE001 - handled with the other partitions' errors below
                 fut.set_exception(e)
             done.put((inline, fut))
@@ -277,12 +289,31 @@ class Master:
             raise _root_cause([e for e, _ in errors])
         return outputs
 
+    @staticmethod
+    def _run_graph_on_channel(run, channel, request, timeout):
+        """RunGraph as a call on the worker's tensor channel; errors name the task."""
+        try:
+            return pb.RunGraphResponse.FromString(channel.call("RunGraph", request.SerializeToString(),
+                                                               timeout + 1.0))
+        except StaleConnectionError:  # nothing was sent: the channel is gone, gRPC may still reach the task
+            try:
+                return run.client.run_graph_call(request, timeout=timeout + 1.0)
+            except grpc.RpcError as e:
+                raise run.client.error(e) from None
+        except CallError as e:
+            raise InternalError(None, None, f"RunGraph on {run.task} ({run.address}) failed: {e}") from None
+        except ChannelError as e:
+            raise UnavailableError(None, None, f"{run.task} ({run.address}) is unavailable: {e}") from None
+
     def _abort_if_failed(self, run, fut, step_id):
         """Abort the step on this process when a remote partition failed (unblocks an inline local one)."""
         if fut.cancelled():
             return
         exc = fut.exception()
-        err = run.client.error(exc) if exc is not None else derrors.from_proto(fut.result().error)
+        if isinstance(exc, OpError):
+            err = exc
+        else:
+            err = run.client.error(exc) if exc is not None else derrors.from_proto(fut.result().error)
         if err is not None:
             self.worker.abort_step(step_id, err)
 
@@ -299,12 +330,14 @@ class Master:
         return [run.client.recv_tensor(0, nt.ref_key, timeout) if nt.ref_key else tensor_codec.from_proto(nt.tensor)
                 for nt in resp.tensor]
 
-    def _feed_out(self, name, value):
+    def _feed_out(self, run, step_id, name, value):
+        """A feed of a remote partition: inline when small, else pushed to its task before the RunGraph."""
         arr = as_contiguous(value)
-        if arr.nbytes <= INLINE_BYTES:
+        if arr.nbytes <= PUSH_BYTES:
             return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
-        return pb.NamedTensor(name=name, ref_key=self.worker.table.put_ref(arr, "feed"),
-                              ref_address=self.worker.address)
+        key = f"feed/{name}"
+        self.worker.push(run.part.task, step_id, key, arr, crossing=False)  # feeds go at full precision
+        return pb.NamedTensor(name=name, ref_key=key, pushed=True)
 
     def _abort(self, runs, step_id, error):
         """Cancel the step everywhere: pending receives fail, executors stop."""

@@ -6,10 +6,13 @@ from engine import tensor_codec
 from engine.errors import NotFoundError, OpError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
+from tasklayer.distributed import lossy
 from tasklayer.distributed.transport import decode_stream
 from tasklayer.distributed.worker_service import tensor_out
 
 SERVICE_NAME = "yarnflow.MasterService"
+# How long RunStep waits for a feed the client pushed on the tensor channel just before it.
+_UPLOAD_WAIT = 60.0
 
 
 class MasterServicer:
@@ -27,8 +30,14 @@ class MasterServicer:
             context.abort(derrors.grpc_code(e), e.message)
 
     def CreateSession(self, request, context):
-        handle = self._call(context, self.master.create_session, request.graph_def, request.graph_version)
-        return pb.CreateSessionResponse(session_handle=handle, master_device=self.master.default_device)
+        try:
+            transfer_dtype = lossy.parse_wire_dtype(request.transfer_dtype)
+        except ValueError as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        handle = self._call(context, self.master.create_session, request.graph_def, request.graph_version,
+                            transfer_dtype)
+        return pb.CreateSessionResponse(session_handle=handle, master_device=self.master.default_device,
+                                        channel_port=self.master.worker.channel_port)
 
     def ExtendSession(self, request, context):
         self._call(context, self.master.extend_session, request.session_handle, request.graph_def,
@@ -44,7 +53,8 @@ class MasterServicer:
             feeds = {}
             for nt in request.feed:
                 if nt.ref_key:
-                    value = self.table.take_ref(nt.ref_key)
+                    # A feed pushed on the tensor channel may still be arriving: its own connection races this one.
+                    value = self.table.take_ref(nt.ref_key, _UPLOAD_WAIT if nt.pushed else 0.0)
                     if value is None:
                         raise NotFoundError(None, None, f"uploaded feed {nt.name!r} ({nt.ref_key}) is not held here")
                     feeds[nt.name] = value

@@ -1,16 +1,20 @@
 """``RemoteBackend``: the SessionBackend of ``tf.Session("grpc://host:port")``. It sends the graph once per
 version, then one RunStep per ``run``; a master in this very process is called directly, without RPC."""
 
+import os
 import threading
 
 import grpc
 
 from engine import tensor_codec
-from engine.errors import UnavailableError
+from engine.errors import InternalError, UnavailableError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
+from tasklayer.distributed import lossy
+from tasklayer.distributed.channel import CallError, ChannelClient, ChannelError, StaleConnectionError
 from tasklayer.distributed.server import local_server
-from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, encode_stream
+from tasklayer.distributed.transport import INLINE_BYTES, PUSH_BYTES, as_contiguous, encode_stream
+from tasklayer.distributed.worker import TRANSPORT_ENV
 from tasklayer.distributed.worker_client import MASTER, RemoteWorker, _unary
 from tasklayer.train.cluster_spec import validate_address
 from yarnflow import rpc
@@ -51,6 +55,7 @@ class _GrpcMaster:
         self._put = ch.stream_unary(MASTER + "PutTensor", request_serializer=None,
                                     response_deserializer=pb.PutTensorResponse.FromString)
         self._uploads = 0
+        self._channel = None  # the master's tensor channel: large feeds are pushed there
         self._lock = threading.Lock()
 
     def _call(self, fn, request, timeout=60.0):
@@ -59,9 +64,12 @@ class _GrpcMaster:
         except grpc.RpcError as e:
             raise derrors.from_rpc(e, "the master", self.address) from None
 
-    def create_session(self, graph_def, version):
-        return self._call(self._create, pb.CreateSessionRequest(graph_def=graph_def, graph_version=version)
-                          ).session_handle
+    def create_session(self, graph_def, version, transfer_dtype=None):
+        resp = self._call(self._create, pb.CreateSessionRequest(graph_def=graph_def, graph_version=version,
+                                                                transfer_dtype=transfer_dtype or ""))
+        if resp.channel_port and self._channel is None and os.environ.get(TRANSPORT_ENV, "").lower() != "grpc":
+            self._channel = ChannelClient(f"{self.address.rsplit(':', 1)[0]}:{resp.channel_port}")
+        return resp.session_handle
 
     def extend_session(self, handle, graph_def, version):
         self._call(self._extend, pb.ExtendSessionRequest(session_handle=handle, graph_def=graph_def,
@@ -73,14 +81,23 @@ class _GrpcMaster:
         except grpc.RpcError:
             pass  # a master that is gone holds no session
         self._worker.close()
+        if self._channel is not None:
+            self._channel.close()
 
     def _feed(self, name, value, handle, timeout):
         arr = as_contiguous(value)
-        if arr.nbytes <= INLINE_BYTES:
+        pushable = self._channel is not None and not self._channel.broken
+        if arr.nbytes <= (PUSH_BYTES if pushable else INLINE_BYTES):
             return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
         with self._lock:
             self._uploads += 1
             key = f"upload/{handle}/{self._uploads}"
+        if pushable:
+            try:
+                self._channel.push(0, key, arr)
+                return pb.NamedTensor(name=name, ref_key=key, pushed=True)
+            except ChannelError:
+                pass  # the channel is unreachable from here (or the master restarted): upload with gRPC
         resp = self._call(lambda it, timeout: self._put(it, timeout=timeout), encode_stream(arr, key=key),
                           timeout)
         return pb.NamedTensor(name=name, ref_key=resp.key)
@@ -102,7 +119,18 @@ class _GrpcMaster:
         if feeds:  # serialized messages concatenate as a merge: the feeds append to the cached request
             raw += pb.RunStepRequest(feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()]
                                      ).SerializeToString()
-        resp = self._call(self._run_raw, raw, timeout + 5.0)
+        resp = None
+        if self._channel is not None and not self._channel.broken:
+            try:
+                resp = pb.RunStepResponse.FromString(self._channel.call("RunStep", raw, timeout + 5.0))
+            except StaleConnectionError:
+                pass  # nothing was sent: the channel is gone, gRPC may still reach the master
+            except CallError as e:
+                raise InternalError(None, None, f"RunStep on the master ({self.address}) failed: {e}") from None
+            except ChannelError as e:  # the step may have run: never sent twice
+                raise UnavailableError(None, None, f"the master ({self.address}) is unavailable: {e}") from None
+        if resp is None:
+            resp = self._call(self._run_raw, raw, timeout + 5.0)
         err = derrors.from_proto(resp.error)
         if err is not None:
             raise err
@@ -124,6 +152,7 @@ class RemoteBackend:
         except ValueError:
             raise ValueError(f"malformed session target {target!r}: expected grpc://HOST:PORT") from None
         self.target = target
+        self._transfer_dtype = lossy.parse_wire_dtype(_option(config, "transfer_dtype", None))
         self._timeout = _option(config, "operation_timeout_in_ms") / 1000 or None
         connect_timeout = _option(config, "connect_timeout_in_ms") / 1000 or CONNECT_TIMEOUT
         server = local_server(address)
@@ -138,7 +167,7 @@ class RemoteBackend:
         version = graph.version
         with self._lock:
             if self._handle is None:
-                self._handle = self._master.create_session(graph.as_graph_def(), version)
+                self._handle = self._master.create_session(graph.as_graph_def(), version, self._transfer_dtype)
                 self._version = version
             elif version != self._version:
                 self._master.extend_session(self._handle, graph.as_graph_def(), version)

@@ -3,6 +3,8 @@ that lets a session in the same process reach its master without RPC."""
 
 import threading
 
+from protos import tasklayer_pb2 as pb
+from tasklayer.distributed.channel import ChannelServer
 from tasklayer.distributed.master import Master
 from tasklayer.distributed.master_service import MasterServicer
 from tasklayer.distributed.worker import Worker
@@ -35,9 +37,16 @@ class TaskServer:
             cluster = ClusterSpec(spec)
         self.cluster = cluster
         self.worker = Worker(cluster, job, self.index, self.address)
+        self._channel = None  # the tensor channel, listening once started
         self.master = Master(cluster, job, self.index, self.worker, optimize=optimize)
-        self._grpc.add_generic_rpc_handlers([WorkerServicer(self.worker, self._shutdown_soon).handler(),
-                                             MasterServicer(self.master).handler()])
+        worker_servicer = WorkerServicer(self.worker, self._shutdown_soon)
+        master_servicer = MasterServicer(self.master)
+        self._grpc.add_generic_rpc_handlers([worker_servicer.handler(), master_servicer.handler()])
+        # The per-step calls, also served on the tensor channel (a raw-socket round trip instead of a gRPC call).
+        self._channel_calls = {
+            "RunGraph": _bytes_handler(worker_servicer.RunGraph, pb.RunGraphRequest),
+            "RunStep": _bytes_handler(master_servicer.RunStep, pb.RunStepRequest),
+        }
         self._started = False
         self._stopped = threading.Event()
 
@@ -65,6 +74,8 @@ class TaskServer:
         """Start serving (idempotent)."""
         if not self._started:
             self._started = True
+            self._channel = ChannelServer(self.worker.deliver, handlers=self._channel_calls)
+            self.worker.channel_port = self._channel.port
             self._grpc.start()
             with _LOCAL_LOCK:
                 _LOCAL[self.port] = self
@@ -75,6 +86,8 @@ class TaskServer:
             if _LOCAL.get(self.port) is self:
                 del _LOCAL[self.port]
         self._grpc.stop(grace).wait()
+        if self._channel is not None:
+            self._channel.stop()
         self.worker.close()
         self._stopped.set()
 
@@ -89,6 +102,11 @@ class TaskServer:
     def stopped(self):
         """Whether the server was stopped."""
         return self._stopped.is_set()
+
+
+def _bytes_handler(method, request_cls):
+    """A servicer method (one that answers every error in its response) as ``bytes -> bytes``."""
+    return lambda payload: method(request_cls.FromString(payload), None).SerializeToString()
 
 
 def local_server(address):

@@ -56,6 +56,7 @@ class StepTable:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._ref_arrived = threading.Condition(self._lock)
         self._steps = {}
         self._aborted = collections.OrderedDict()
         self._refs = {}
@@ -112,9 +113,16 @@ class StepTable:
         """Hold ``value`` under a caller-chosen key (an upload)."""
         with self._lock:
             self._refs[key] = (value, time.monotonic())
+            self._ref_arrived.notify_all()
 
-    def take_ref(self, key):
-        """The value held under ``key``, removed; None if there is none."""
+    def take_ref(self, key, timeout=0.0):
+        """The value held under ``key``, removed; waits up to ``timeout`` s for it (an upload still on its
+        way); None if there is none."""
+        deadline = time.monotonic() + timeout
         with self._lock:
-            item = self._refs.pop(key, None)
-        return None if item is None else item[0]
+            while key not in self._refs:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._ref_arrived.wait(remaining)
+            return self._refs.pop(key)[0]

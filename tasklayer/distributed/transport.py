@@ -11,13 +11,16 @@ decoded by hand so that a chunk is copied once into the message and once out of 
 import numpy as np
 
 from engine import dtypes
-from protos import tasklayer_pb2
+from protos import graph_pb2, tasklayer_pb2
 
 # Chunks above this size are split: one gRPC message stays well under the 64 MB message limit, and the
 # receiver overlaps copying one chunk with the arrival of the next.
 CHUNK_BYTES = 1 << 20
 # Tensors up to this size travel inside RunGraph/RunStep messages; larger ones by reference (RecvTensor).
 INLINE_BYTES = 4 << 20
+# Feeds larger than this are pushed on the tensor channel ahead of the RunStep/RunGraph that names them
+# (a large protobuf message costs far more than raw bytes on a socket).
+PUSH_BYTES = 64 << 10
 
 _DATA_TAG = b"\x12"  # TensorChunk.data: field 2, wire type 2 (length-delimited)
 
@@ -53,17 +56,32 @@ def as_contiguous(value):
     return arr if arr.flags.c_contiguous else arr.copy(order="C")  # ascontiguousarray makes 0-d arrays 1-d
 
 
-def meta_of(arr, key=""):
+def dtype_enum(dtype):
+    """The wire DataType of a numpy dtype: an engine dtype's, or DT_BFLOAT16 for uint16 (the bit patterns of a
+    lossy-compressed tensor, which no engine op takes)."""
+    if dtype == np.uint16:
+        return graph_pb2.DT_BFLOAT16
+    return dtypes.as_dtype(dtype).as_datatype_enum
+
+
+def numpy_dtype(enum):
+    """``dtype_enum``'s inverse, little-endian."""
+    if enum == graph_pb2.DT_BFLOAT16:
+        return np.dtype("<u2")
+    return np.dtype(dtypes.as_dtype(enum).as_numpy_dtype).newbyteorder("<")
+
+
+def meta_of(arr, key="", step_id=0, lossy=0):
     """The ``TensorMeta`` of an array."""
-    return tasklayer_pb2.TensorMeta(dtype=dtypes.as_dtype(arr.dtype).as_datatype_enum, shape=arr.shape,
-                                    nbytes=arr.nbytes, key=key)
+    return tasklayer_pb2.TensorMeta(dtype=dtype_enum(arr.dtype), shape=arr.shape,
+                                    nbytes=arr.nbytes, key=key, step_id=step_id, lossy=lossy)
 
 
-def encode_stream(value, key="", chunk_bytes=CHUNK_BYTES):
+def encode_stream(value, key="", chunk_bytes=CHUNK_BYTES, step_id=0, lossy=0):
     """Serialized ``TensorChunk`` messages for one tensor: meta (with the data when small), then raw chunks."""
     arr = as_contiguous(value)
     raw = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")
-    first = tasklayer_pb2.TensorChunk(meta=meta_of(arr, key))
+    first = tasklayer_pb2.TensorChunk(meta=meta_of(arr, key, step_id, lossy))
     if arr.nbytes <= chunk_bytes:
         first.data = raw.tobytes()
         yield first.SerializeToString()
@@ -80,7 +98,7 @@ def decode_stream(messages):
     it = iter(messages)
     first = tasklayer_pb2.TensorChunk.FromString(next(it))
     meta = first.meta
-    dtype = np.dtype(dtypes.as_dtype(meta.dtype).as_numpy_dtype)
+    dtype = numpy_dtype(meta.dtype)
     shape = tuple(meta.shape)
     if first.data or meta.nbytes == 0:
         return np.frombuffer(first.data, dtype=dtype).reshape(shape), meta

@@ -1,6 +1,8 @@
 """The worker side of a task: partitions registered by handle and run with ``engine.executor.Executor``,
-a rendezvous whose receives of remote tensors pull them from the producing task (RecvTensor)."""
+a rendezvous whose sends to another task PUSH the tensor there (the tensor channel; gRPC PushTensor when a peer
+has none), so every receive waits on this process's own table."""
 
+import os
 import random
 import threading
 
@@ -9,10 +11,16 @@ from engine.errors import InvalidArgumentError, NotFoundError, OpError, Unavaila
 from engine.executor import Executor
 from engine.rendezvous import Rendezvous, parse_key
 from engine.resource_mgr import ResourceMgr
+from tasklayer.distributed import lossy
+from tasklayer.distributed.channel import ChannelClient, ChannelError, StaleConnectionError
 from tasklayer.distributed.step_table import StepTable
 from tasklayer.distributed.worker_client import RemoteWorker
 
 DEFAULT_STEP_TIMEOUT = 600.0
+# "grpc" sends pushed tensors with gRPC PushTensor instead of the tensor channel (for networks that only let the
+# cluster spec's ports through); the default uses the channel wherever a peer offers one.
+TRANSPORT_ENV = "YARNFLOW_TENSOR_TRANSPORT"
+_NO_CHANNEL = object()
 
 
 def task_name(job, index):
@@ -21,23 +29,25 @@ def task_name(job, index):
 
 
 class StepRendezvous(Rendezvous):
-    """A step's rendezvous as one partition sees it: local keys meet in the process's table, keys sent from
-    another task are pulled from it."""
+    """A step's rendezvous as one partition sees it: a tensor for this process stays in its table, one for
+    another task is pushed there; every receive waits on this process's table."""
 
-    def __init__(self, worker, step):
+    def __init__(self, worker, step, wire=None):
         self._worker = worker
         self._step = step
+        self._wire = wire  # lossy transfer of float32 tensors between tasks ("float16"/"bfloat16"), or None
 
     def send(self, key, value):
-        """Publish a tensor this partition produced (taken by a local _Recv or a remote RecvTensor)."""
-        self._step.rendezvous.send(key, value)
+        """Publish a tensor this partition produced: locally, or pushed to the task whose _Recv takes it."""
+        task = self._worker.receiver_task(key)
+        if task == self._worker.task_key:
+            self._step.rendezvous.send(key, value)
+        else:
+            self._worker.push(task, self._step.step_id, key, value, self._wire)
 
     def recv(self, key, timeout=None):
-        """The tensor under ``key``: from this process, or streamed from the task that sends it."""
-        task = self._worker.sender_task(key)
-        if task == self._worker.task_key:
-            return self._step.rendezvous.recv(key, timeout)
-        return self._worker.peer(task).recv_tensor(self._step.step_id, key, timeout, step=self._step)
+        """The tensor under ``key``, sent in this process or pushed here by another task."""
+        return self._step.rendezvous.recv(key, timeout)
 
     def abort(self, error):
         """Abort the whole step on this process (its other partitions and remote pulls too)."""
@@ -56,11 +66,13 @@ class Worker:
         self.resources = ResourceMgr()
         self._graphs = {}
         self._peers = {}
-        self._sender_tasks = {}
         self._lock = threading.Lock()
         self.incarnation = random.getrandbits(63)
-        self.recv_tensor_count = 0  # RecvTensor calls served for steps
+        self.recv_tensor_count = 0  # tensors this task sent to other tasks for steps (crossings)
         self.register_count = 0  # partitions built (a cached handle does not count)
+        self.channel_port = 0  # this server's tensor channel (set by the server that owns it)
+        self._channels = {}  # task key -> ChannelClient, or _NO_CHANNEL (push with gRPC)
+        self._task_of_key = {}
 
     # ---------------------------------------------------------------- peers
 
@@ -68,8 +80,9 @@ class Worker:
         """Close and drop the cached clients of ``keys`` (task keys or addresses), so the next call dials anew."""
         with self._lock:
             clients = [self._peers.pop(key, None) for key in keys]
+            clients += [self._channels.pop(key, None) for key in keys]
         for client in clients:
-            if client is not None:
+            if client is not None and client is not _NO_CHANNEL:
                 client.close()
     def peer(self, task_key):
         """The client of another task of the cluster (``task_key`` = ``(job, index)``)."""
@@ -90,15 +103,78 @@ class Worker:
                 client = self._peers[address] = RemoteWorker(task or address, address)
             return client
 
-    def sender_task(self, key):
-        """``(job, task)`` of the sender of a rendezvous key (cached)."""
-        task = self._sender_tasks.get(key)
+    def receiver_task(self, key):
+        """``(job, task)`` of the receiver of a rendezvous key (cached)."""
+        task = self._task_of_key.get(key)
         if task is None:
-            task = device_spec.DeviceSpec.parse(parse_key(key)[0]).task_key
-            if len(self._sender_tasks) > 100_000:
-                self._sender_tasks.clear()
-            self._sender_tasks[key] = task
+            task = device_spec.DeviceSpec.parse(parse_key(key)[2]).task_key
+            if len(self._task_of_key) > 100_000:
+                self._task_of_key.clear()
+            self._task_of_key[key] = task
         return task
+
+    def channel(self, task_key):
+        """The tensor channel to another task, or None when it has none (or gRPC is asked for)."""
+        client = self._channels.get(task_key)
+        if client is not None and (client is _NO_CHANNEL or not client.broken):
+            return None if client is _NO_CHANNEL else client
+        port = 0
+        if os.environ.get(TRANSPORT_ENV, "").lower() != "grpc":
+            port = self.peer(task_key).get_status().channel_port  # the peer's error (naming it) if unreachable
+        host = self.cluster.task_address(*task_key).rsplit(":", 1)[0]
+        client = ChannelClient(f"{host}:{port}") if port else _NO_CHANNEL
+        with self._lock:
+            old, self._channels[task_key] = self._channels.get(task_key), client
+        if old is not None and old is not _NO_CHANNEL:
+            old.close()
+        return None if client is _NO_CHANNEL else client
+
+    def push(self, task_key, step_id, key, value, wire=None, crossing=True):
+        """Send a step's tensor to the task whose _Recv takes it (float32 compressed when ``wire`` says so);
+        ``crossing`` counts it as a graph edge crossing (a feed the master forwards is not one)."""
+        value, code = lossy.compress(value, wire) if wire else (value, 0)
+        if crossing:
+            with self._lock:
+                self.recv_tensor_count += 1
+        client = self.channel(task_key)
+        if client is None:
+            self.peer(task_key).push_tensor(step_id, key, value, code)
+            return
+        try:
+            try:
+                client.push(step_id, key, value, code)
+            except StaleConnectionError:  # the peer restarted since: find its channel again and resend
+                client = self.channel(task_key)
+                if client is None:
+                    self.peer(task_key).push_tensor(step_id, key, value, code)
+                    return
+                client.push(step_id, key, value, code)
+        except ChannelError as e:
+            raise UnavailableError(None, None, f"{task_name(*task_key)} "
+                                               f"({self.cluster.task_address(*task_key)}) is unreachable: {e}") from None
+
+    def deliver(self, step_id, key, value, code=0):
+        """A tensor pushed here by another task: into its step's table (step 0: held by reference)."""
+        if code:
+            value = lossy.decompress(value, code)
+        if step_id == 0:
+            self.table.store_ref(key, value)
+            return
+        step = self.table.acquire(step_id)
+        try:
+            step.rendezvous.send(key, value)
+        except OpError:
+            pass  # the step was aborted here: nobody will take the tensor
+        finally:
+            self.table.release(step)
+
+    def take_pushed(self, step_id, key, timeout=None):
+        """Wait for a tensor pushed here under ``(step_id, key)`` (a feed the master pushed)."""
+        step = self.table.acquire(step_id)
+        try:
+            return step.rendezvous.recv(key, timeout or DEFAULT_STEP_TIMEOUT)
+        finally:
+            self.table.release(step)
 
     # ---------------------------------------------------------------- the service's operations
     def register_graph(self, handle, graph_def, device):
@@ -113,7 +189,7 @@ class Worker:
             self._graphs.setdefault(handle, executor)
             self.register_count += 1
 
-    def run_graph(self, handle, step_id, feeds, fetches, targets, timeout=None):
+    def run_graph(self, handle, step_id, feeds, fetches, targets, timeout=None, wire=None):
         """Run a registered partition for one step; the fetched arrays."""
         executor = self._graphs.get(handle)
         if executor is None:
@@ -124,7 +200,7 @@ class Worker:
             if step.rendezvous.aborted is not None:
                 raise step.rendezvous.aborted
             return executor.run(feeds=feeds, fetches=fetches, targets=targets,
-                                rendezvous=StepRendezvous(self, step), step_id=step_id, cancel=step.cancel,
+                                rendezvous=StepRendezvous(self, step, wire), step_id=step_id, cancel=step.cancel,
                                 timeout=timeout or DEFAULT_STEP_TIMEOUT)
         except OpError as e:
             self.table.abort(step_id, e)
@@ -139,13 +215,7 @@ class Worker:
             if value is None:
                 raise NotFoundError(None, None, f"no tensor held under {key!r} on {self.task}")
             return value
-        with self._lock:
-            self.recv_tensor_count += 1
-        step = self.table.acquire(step_id)
-        try:
-            return step.rendezvous.recv(key, timeout or DEFAULT_STEP_TIMEOUT)
-        finally:
-            self.table.release(step)
+        return self.take_pushed(step_id, key, timeout)
 
     def abort_step(self, step_id, error):
         """Abort a step on this process."""
@@ -162,6 +232,7 @@ class Worker:
         return sorted(self._graphs)
 
     def close(self):
-        """Close the channels to peers."""
-        for client in set(self._peers.values()):
-            client.close()
+        """Close the connections to peers."""
+        for client in set(self._peers.values()) | set(self._channels.values()):
+            if client is not _NO_CHANNEL:
+                client.close()

@@ -43,6 +43,8 @@ class RemoteWorker:
         self._background = set()  # fire-and-forget calls: held until done (a dropped call is cancelled)
         self._recv = ch.unary_stream(SERVICE + "RecvTensor", request_serializer=pb.RecvTensorRequest.SerializeToString,
                                      response_deserializer=None)
+        self._push = ch.stream_unary(SERVICE + "PushTensor", request_serializer=None,
+                                     response_deserializer=pb.PushTensorResponse.FromString)
 
     def error(self, exc):
         """An OpError for a failed call to this task."""
@@ -85,6 +87,13 @@ class RemoteWorker:
         finally:
             if step is not None:
                 step.untrack(call)
+
+    def push_tensor(self, step_id, key, value, lossy_code=0, timeout=60.0):
+        """Push a step's tensor to this task over gRPC (when it has no tensor channel)."""
+        try:
+            self._push(encode_stream(value, key=key, step_id=step_id, lossy=lossy_code), timeout=timeout)
+        except grpc.RpcError as e:
+            raise self.error(e) from None
 
     def _fire(self, method, request):
         """Start a call without waiting for it (best effort: a dead task needs no abort or cleanup)."""

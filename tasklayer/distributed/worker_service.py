@@ -6,16 +6,19 @@ from engine import tensor_codec
 from engine.errors import OpError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, encode_stream
+from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, decode_stream, encode_stream
 
 SERVICE_NAME = "yarnflow.WorkerService"
 
 
-def tensors_in(named, worker, timeout=None):
-    """``{name: ndarray}`` of NamedTensors: inline ones decoded in place, references pulled."""
+def tensors_in(named, worker, timeout=None, step_id=0):
+    """``{name: ndarray}`` of NamedTensors: inline ones decoded in place, pushed ones waited for, references
+    pulled."""
     out = {}
     for nt in named:
-        if nt.ref_key:
+        if nt.pushed:
+            out[nt.name] = worker.take_pushed(step_id, nt.ref_key, timeout)
+        elif nt.ref_key:
             out[nt.name] = worker.client_for(nt.ref_address).recv_tensor(0, nt.ref_key, timeout)
         else:
             out[nt.name] = tensor_codec.from_proto(nt.tensor)
@@ -40,7 +43,8 @@ class WorkerServicer:
     def GetStatus(self, request, context):
         return pb.GetStatusResponse(task=self.worker.task, incarnation=self.worker.incarnation,
                                     recv_tensor_count=self.worker.recv_tensor_count,
-                                    active_steps=len(self.worker.table.active_steps()))
+                                    active_steps=len(self.worker.table.active_steps()),
+                                    channel_port=self.worker.channel_port)
 
     def RegisterGraph(self, request, context):
         try:
@@ -54,9 +58,9 @@ class WorkerServicer:
     def RunGraph(self, request, context):
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None
         try:
-            feeds = tensors_in(request.feed, self.worker, timeout)
+            feeds = tensors_in(request.feed, self.worker, timeout, request.step_id)
             values = self.worker.run_graph(request.graph_handle, request.step_id, feeds, list(request.fetch),
-                                           list(request.target), timeout)
+                                           list(request.target), timeout, request.transfer_dtype or None)
             return pb.RunGraphResponse(tensor=[tensor_out(n, v, self.worker.table, self.worker.address)
                                                for n, v in zip(request.fetch, values)])
         except Exception as e:  # noqa: BLE001 - answered as the step's error
@@ -69,6 +73,14 @@ class WorkerServicer:
         except OpError as e:
             context.abort(derrors.grpc_code(e), e.message)
         yield from encode_stream(value)
+
+    def PushTensor(self, request_iterator, context):
+        try:
+            value, meta = decode_stream(request_iterator)
+        except ValueError as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        self.worker.deliver(meta.step_id, meta.key, value, meta.lossy)
+        return pb.PushTensorResponse()
 
     def CleanupGraph(self, request, context):
         self.worker.cleanup_graph(request.graph_handle)
@@ -94,6 +106,8 @@ class WorkerServicer:
             "RunGraph": unary(self.RunGraph, pb.RunGraphRequest),
             "RecvTensor": grpc.unary_stream_rpc_method_handler(
                 self.RecvTensor, request_deserializer=pb.RecvTensorRequest.FromString, response_serializer=None),
+            "PushTensor": grpc.stream_unary_rpc_method_handler(
+                self.PushTensor, request_deserializer=None, response_serializer=lambda m: m.SerializeToString()),
             "CleanupGraph": unary(self.CleanupGraph, pb.CleanupGraphRequest),
             "AbortStep": unary(self.AbortStep, pb.AbortStepRequest),
             "Shutdown": unary(self.Shutdown, pb.ShutdownRequest),
