@@ -1,7 +1,7 @@
 """A 128 MB tensor between two tasks, beside raw loopback TCP between two processes (same run).
 
 Run: ``python3 bench/tensor_transfer.py [--mb 128] [--repeat 5]``. Task 0 is a server in this process (the
-session's master); task 1 is its own process and pulls the tensor from task 0 with RecvTensor streams.
+session's master); task 1 is its own process: the master pushes the fed tensor to it on the tensor channel.
 TensorFlow's own ``tf.compat.v1.train.Server`` (when installed) is measured in the same run with the same
 layout (task 0 in this process with the client, task 1 a process): the same fed graph as ours, and a 128 MB
 variable produced on task 1 and consumed on task 0 (a pure Send/Recv between the two servers).

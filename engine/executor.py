@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from engine import device_spec, dtypes, graph_util, op_defs  # noqa: F401 (dtypes: doctest)
-from engine.errors import CancelledError, OpError, kernel_error
+from engine.errors import CancelledError, DeadlineExceededError, OpError, kernel_error
 from engine.kernels import registry
 from engine.kernels.context import RunContext
 from engine.kernels.host import to_host
@@ -150,6 +150,12 @@ class Executor:
     def _run_dataflow(self, plan, vals, cancel, rendezvous):
         """Run steps as their inputs become ready; returns how many ran."""
         steps, successors, blocking = plan.steps, plan.successors, plan.blocking
+        # A _Recv waits without a thread when the rendezvous can call back: the sender's thread hands the value
+        # straight to this loop (one thread wake-up per crossing instead of two).
+        recv_async = getattr(rendezvous, "recv_async", None)
+        waiting = {}  # step -> rendezvous key of a _Recv called back on arrival
+        timeout = vals[0].timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         pending = list(plan.pending)
         ready = collections.deque(i for i, p in enumerate(pending) if p == 0)
         done = queue.SimpleQueue()
@@ -179,6 +185,13 @@ class Executor:
                     raise _cancelled(rendezvous)
                 i = ready.popleft()
                 fn, ins = steps[i][:2]
+                if recv_async is not None and blocking[i]:
+                    key = getattr(fn, "recv_key", None)
+                    if key is not None:
+                        waiting[i] = key
+                        inflight += 1
+                        recv_async(key, lambda value, err, i=i: done.put((i, value, err, 0.0)))
+                        continue
                 args = [vals[j] for j in ins]
                 is_heavy = heavy.get(names[i])
                 if is_heavy is None:
@@ -206,8 +219,13 @@ class Executor:
             except queue.Empty:
                 if cancel is not None and cancel.is_set():
                     raise _cancelled(rendezvous) from None
+                if waiting and deadline is not None and time.monotonic() > deadline:
+                    keys = ", ".join(repr(k) for k in sorted(waiting.values())[:3])
+                    raise DeadlineExceededError(None, None, f"timed out after {timeout} s waiting for rendezvous "
+                                                            f"key {keys}") from None
                 continue
             inflight -= 1
+            waiting.pop(i, None)
             if err is not None:
                 raise _error_for(plan, i, vals, err) from None
             if not blocking[i]:

@@ -53,17 +53,38 @@ class LocalRendezvous(Rendezvous):
     def __init__(self):
         self._cond = threading.Condition()
         self._values = {}
+        self._callbacks = {}  # key -> callback(value, error) of a recv_async still waiting
         self._error = None
 
     def send(self, key, value):
-        """Store ``value``; AbortedError after an abort; InvalidArgumentError if ``key`` was sent already."""
+        """Store ``value`` (or hand it to the callback waiting for it); AbortedError after an abort;
+        InvalidArgumentError if ``key`` was sent already."""
         with self._cond:
             if self._error is not None:
                 raise self._error
             if key in self._values:
                 raise InvalidArgumentError(None, None, f"duplicate send of rendezvous key {key!r}")
-            self._values[key] = value
-            self._cond.notify_all()
+            callback = self._callbacks.pop(key, None)
+            if callback is None:
+                self._values[key] = value
+                self._cond.notify_all()
+                return
+        callback(value, None)
+
+    def recv_async(self, key, callback):
+        """Call ``callback(value, None)`` once ``key`` is sent (at once if it was), or ``callback(None, error)``
+        on an abort; the callback runs on the sending (or aborting) thread and must not block."""
+        with self._cond:
+            error = self._error
+            if error is None:
+                if key not in self._values:
+                    self._callbacks[key] = callback
+                    return
+                value = self._values.pop(key)
+        if error is not None:
+            callback(None, error)
+        else:
+            callback(value, None)
 
     def recv(self, key, timeout=None):
         """Wait for and take the value under ``key``."""
@@ -88,6 +109,10 @@ class LocalRendezvous(Rendezvous):
             if self._error is None:
                 self._error = error
             self._cond.notify_all()
+            callbacks, self._callbacks = list(self._callbacks.values()), {}
+            error = self._error
+        for callback in callbacks:
+            callback(None, error)
 
     @property
     def aborted(self):

@@ -30,24 +30,22 @@ def test_abort_before_the_step_arrives():
     table.release(step)
 
 
-def test_abort_wakes_a_waiting_receiver_and_cancels_calls():
+def test_abort_wakes_a_waiting_receiver():
     table = StepTable()
     step = table.acquire(3)
-
-    class Call:
-        cancelled = False
-
-        def cancel(self):
-            self.cancelled = True
-    call = Call()
-    assert step.track(call)
     errors = []
     waiter = threading.Thread(target=lambda: errors.append(pytest.raises(AbortedError, step.rendezvous.recv, "k", 30)))
     waiter.start()
     table.abort(3, AbortedError(None, None, "stop"))
     waiter.join(5)
-    assert not waiter.is_alive() and errors and call.cancelled
-    assert not step.track(Call())  # no new calls once aborted
+    assert not waiter.is_alive() and errors and step.cancel.is_set()
+
+
+def test_a_pushed_reference_is_waited_for():
+    table = StepTable()
+    threading.Timer(0.05, table.store_ref, ("upload/1", "value")).start()
+    assert table.take_ref("upload/1", timeout=5) == "value"
+    assert table.take_ref("upload/2", timeout=0.01) is None
 
 
 def test_refs_are_taken_once():

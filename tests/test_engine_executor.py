@@ -12,7 +12,7 @@ from engine.executor import Executor
 from engine.graph_util import make_const, make_node
 from engine.kernels.registry import register_kernel
 from engine.op_defs import register_op
-from engine.rendezvous import LocalRendezvous, make_key
+from engine.rendezvous import LocalRendezvous, Rendezvous, make_key
 from protos import graph_pb2
 
 F = dtypes.float32
@@ -133,12 +133,17 @@ def test_independent_blocking_recvs_wait_concurrently():
     g = graph(recv_node("r1", "e1"), recv_node("r2", "e2"), make_node("sum", "Add", ["r1", "r2"], T=F))
     r = LocalRendezvous()
     waiting = []
-    original = r.recv
+    original, original_async = r.recv, r.recv_async
 
     def counting_recv(k, timeout=None):
         waiting.append(k)
         return original(k, timeout)
+
+    def counting_recv_async(k, callback):
+        waiting.append(k)
+        return original_async(k, callback)
     r.recv = counting_recv
+    r.recv_async = counting_recv_async
     result = []
     t = threading.Thread(target=lambda: result.append(Executor(g).run(fetches=["sum:0"], rendezvous=r)))
     t.start()
@@ -235,3 +240,26 @@ def test_resources_reach_kernels_and_outlive_runs():
     assert Executor(g, resources=rm).run(fetches=["c:0"])[0] == 1
     assert Executor(g, resources=rm).run(fetches=["c:0"])[0] == 2  # state lives in the manager, not the run
     assert rm.names() == [("", "c")]
+
+
+def test_recvs_wait_on_threads_when_the_rendezvous_has_no_callbacks():
+    """A rendezvous with only the blocking ``recv`` (the base interface) still serves concurrent _Recvs."""
+    g = graph(recv_node("r1", "e1"), recv_node("r2", "e2"), make_node("sum", "Add", ["r1", "r2"], T=F))
+    inner = LocalRendezvous()
+
+    class BlockingOnly(Rendezvous):
+        def send(self, k, value):
+            inner.send(k, value)
+
+        def recv(self, k, timeout=None):
+            return inner.recv(k, timeout)
+
+        def abort(self, error):
+            inner.abort(error)
+    result = []
+    t = threading.Thread(target=lambda: result.append(Executor(g).run(fetches=["sum:0"], rendezvous=BlockingOnly())))
+    t.start()
+    inner.send(key("e2"), np.float32(2))
+    inner.send(key("e1"), np.float32(1))
+    t.join(5)
+    assert result and result[0][0] == 3

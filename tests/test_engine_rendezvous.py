@@ -66,3 +66,20 @@ def test_abort_wakes_pending_and_fails_future_recvs():
     r2.abort(RuntimeError("plain"))
     with pytest.raises(AbortedError, match="plain"):
         r2.recv("k")
+
+
+def test_recv_async_before_and_after_send_and_on_abort():
+    from engine.errors import AbortedError
+    r = LocalRendezvous()
+    got = []
+    r.send("early", 1)
+    r.recv_async("early", lambda v, e: got.append(("early", v, e)))
+    r.recv_async("late", lambda v, e: got.append(("late", v, e)))
+    assert got == [("early", 1, None)]
+    r.send("late", 2)
+    assert got[-1] == ("late", 2, None) and r.pending_keys() == []
+    r.recv_async("never", lambda v, e: got.append(("never", v, e)))
+    r.abort(AbortedError(None, None, "stop"))
+    assert got[-1][0] == "never" and isinstance(got[-1][2], AbortedError)
+    r.recv_async("after", lambda v, e: got.append(("after", v, e)))
+    assert isinstance(got[-1][2], AbortedError)

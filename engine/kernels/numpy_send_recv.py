@@ -29,4 +29,8 @@ def send(node, env):
 def recv(node, env):
     """Wait for this edge's tensor (until the run's timeout, or an abort)."""
     key = key_of(node)
-    return lambda ctx: _need_rendezvous(ctx, node).recv(key, timeout=ctx.timeout)
+
+    def fn(ctx):
+        return _need_rendezvous(ctx, node).recv(key, timeout=ctx.timeout)
+    fn.recv_key = key  # the executor's dataflow loop waits for it by callback when the rendezvous offers one
+    return fn

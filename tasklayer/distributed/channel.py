@@ -27,6 +27,7 @@ import select
 import socket
 import struct
 import threading
+import time
 
 import numpy as np
 
@@ -187,9 +188,9 @@ class ChannelServer:
             log.exception("channel call %s failed", method)
             return _message_frame(_REPLY, method, f"{type(e).__name__}: {e}".encode(), 1)
 
-    def stop(self, timeout=5.0):
-        """Stop accepting, close every connection and wait for the reader threads to end (a daemon thread
-        still inside a buffered read when the interpreter exits can abort the process)."""
+    def stop(self, timeout=2.0):
+        """Stop accepting, close every connection and wait (``timeout`` s in all) for the reader threads to end:
+        a daemon thread still inside a buffered read when the interpreter exits can abort the process."""
         with self._lock:
             self._stopped = True
             conns = list(self._conns)
@@ -204,9 +205,10 @@ class ChannelServer:
                 conn.shutdown(socket.SHUT_RDWR)  # the reader's next read returns end-of-stream
             except OSError:
                 pass
+        deadline = time.monotonic() + timeout
         for thread in [self._acceptor] + readers:
             if thread is not threading.current_thread():
-                thread.join(timeout)
+                thread.join(max(deadline - time.monotonic(), 0.0))
 
 
 class _Lane:

@@ -3,6 +3,7 @@ that lets a session in the same process reach its master without RPC."""
 
 import threading
 
+from engine.errors import CancelledError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed.channel import ChannelServer
 from tasklayer.distributed.master import Master
@@ -87,7 +88,8 @@ class TaskServer:
                 del _LOCAL[self.port]
         self._grpc.stop(grace).wait()
         if self._channel is not None:
-            self._channel.stop()
+            self.worker.abort_all(CancelledError(None, None, f"{self.worker.task} is stopping"))
+            self._channel.stop()  # its calls in progress end now that their steps are aborted
         self.worker.close()
         self._stopped.set()
 

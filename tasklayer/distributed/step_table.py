@@ -1,5 +1,5 @@
-"""The per-process table where a step's partitions meet: one ``Step`` (a local rendezvous plus the remote
-receives in flight) per step id, and single-use tensors held by reference for a remote puller."""
+"""The per-process table where a step's partitions meet: one ``Step`` (a local rendezvous that this process's
+sends and other tasks' pushes fill) per step id, and single-use tensors held by reference."""
 
 import collections
 import itertools
@@ -9,50 +9,31 @@ import time
 from engine.errors import AbortedError, OpError
 from engine.rendezvous import LocalRendezvous
 
-# How many aborted step ids to remember, so a late RecvTensor of an aborted step fails at once.
+# How many aborted step ids to remember, so a late push or RecvTensor of an aborted step is refused at once.
 _ABORTED_MEMORY = 1024
 # Tensors held by reference that nobody pulled are dropped after this long.
 REF_TTL_SECONDS = 600.0
 
 
 class Step:
-    """One step on this process: its rendezvous, its users, and the remote calls to cancel on abort."""
+    """One step on this process: its rendezvous (where sends, pushes and receives meet) and its users."""
 
     def __init__(self, step_id):
         self.step_id = step_id
         self.rendezvous = LocalRendezvous()
         self.cancel = threading.Event()
         self.users = 0
-        self._calls = set()
-        self._lock = threading.Lock()
-
-    def track(self, call):
-        """Remember an in-flight remote call (cancelled if the step aborts); False if already aborted."""
-        with self._lock:
-            if self.rendezvous.aborted is not None:
-                return False
-            self._calls.add(call)
-            return True
-
-    def untrack(self, call):
-        """Forget a finished remote call."""
-        with self._lock:
-            self._calls.discard(call)
 
     def abort(self, error):
-        """Fail every pending receive of this step, cancel its remote calls and stop its executors."""
+        """Fail every pending receive of this step and stop its executors."""
         if not isinstance(error, OpError):
             error = AbortedError(None, None, str(error))
         self.rendezvous.abort(error)
         self.cancel.set()
-        with self._lock:
-            calls, self._calls = list(self._calls), set()
-        for call in calls:
-            call.cancel()
 
 
 class StepTable:
-    """Steps by id (created by whichever of RunGraph or RecvTensor comes first) and tensors by reference."""
+    """Steps by id (created by whichever of RunGraph or a pushed tensor comes first) and tensors by reference."""
 
     def __init__(self):
         self._lock = threading.Lock()

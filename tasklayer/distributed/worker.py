@@ -49,6 +49,10 @@ class StepRendezvous(Rendezvous):
         """The tensor under ``key``, sent in this process or pushed here by another task."""
         return self._step.rendezvous.recv(key, timeout)
 
+    def recv_async(self, key, callback):
+        """``recv`` by callback (see ``LocalRendezvous.recv_async``)."""
+        self._step.rendezvous.recv_async(key, callback)
+
     def abort(self, error):
         """Abort the whole step on this process (its other partitions and remote pulls too)."""
         self._worker.table.abort(self._step.step_id, error)
@@ -220,6 +224,11 @@ class Worker:
     def abort_step(self, step_id, error):
         """Abort a step on this process."""
         self.table.abort(step_id, error)
+
+    def abort_all(self, error):
+        """Abort every step in progress on this process (the server is stopping)."""
+        for step_id in self.table.active_steps():
+            self.table.abort(step_id, error)
 
     def cleanup_graph(self, handles):
         """Forget registered partitions."""

@@ -3,7 +3,6 @@
 import grpc
 import grpc.experimental  # noqa: F401 - ChannelOptions lives here
 
-from engine.errors import CancelledError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
 from tasklayer.distributed.transport import decode_stream, encode_stream
@@ -68,25 +67,13 @@ class RemoteWorker:
         if err is not None:
             raise err
 
-    def recv_tensor(self, step_id, key, timeout=None, step=None):
-        """Pull one tensor (a step's rendezvous entry, or a reference when ``step_id`` is 0) as an ndarray."""
+    def recv_tensor(self, step_id, key, timeout=None):
+        """Pull one tensor (one held by reference when ``step_id`` is 0, else a step's) as an ndarray."""
         req = pb.RecvTensorRequest(step_id=step_id, key=key, timeout_ms=int((timeout or 0) * 1000))
-        call = self._recv(req, timeout=None if timeout is None else timeout + 5.0)
-        if step is not None and not step.track(call):
-            call.cancel()
-            raise step.rendezvous.aborted
         try:
-            return decode_stream(call)[0]
+            return decode_stream(self._recv(req, timeout=None if timeout is None else timeout + 5.0))[0]
         except grpc.RpcError as e:
-            if step is not None and step.rendezvous.aborted is not None:
-                raise step.rendezvous.aborted from None
-            err = self.error(e)
-            if isinstance(err, CancelledError) and step is not None:
-                raise err from None
-            raise err from None
-        finally:
-            if step is not None:
-                step.untrack(call)
+            raise self.error(e) from None
 
     def push_tensor(self, step_id, key, value, lossy_code=0, timeout=60.0):
         """Push a step's tensor to this task over gRPC (when it has no tensor channel)."""

@@ -6,22 +6,33 @@ from tasklayer.distributed.worker_client import RemoteWorker
 
 
 def shutdown_tasks(cluster, tasks, timeout=10.0):
-    """Ask each ``(job, index)`` of ``cluster`` to stop its server; returns ``{task: error}`` for those that
-    could not be reached (best effort: a task may be gone already).
+    """Ask each ``(job, index)`` of ``cluster`` to stop its server and wait (within ``timeout`` s) until it no
+    longer answers; returns ``{task: error}`` for those that could not be reached (best effort: a task may be
+    gone already).
 
     >>> from tasklayer.train import ClusterSpec
     >>> shutdown_tasks(ClusterSpec({"ps": ["localhost:1"]}), [("ps", 0)], timeout=0.1)  # doctest: +ELLIPSIS
     {('ps', 0): ...}
     """
     errors = {}
+    asked = []
     for job, index in tasks:
         client = RemoteWorker(f"/job:{job}/task:{index}", cluster.task_address(job, index))
         try:
             client.shutdown(timeout=timeout)
+            asked.append((job, index))
         except Exception as exc:  # noqa: BLE001 - reported to the caller, never fatal
             errors[(job, index)] = exc
         finally:
             client.close()
+    # Stopped servers stop answering: wait for that, so a caller that exits next never outruns them (a cluster
+    # layer that sees the job's workers done stops the tasks still running).
+    deadline = time.monotonic() + timeout
+    while asked and time.monotonic() < deadline:
+        down = set(unreachable_tasks(cluster, asked, timeout=0.2))
+        asked = [task for task in asked if task not in down]
+        if asked:
+            time.sleep(0.05)
     return errors
 
 
