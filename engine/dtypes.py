@@ -58,12 +58,15 @@ int64 = DType("int64", np.int64, graph_pb2.DT_INT64)
 uint8 = DType("uint8", np.uint8, graph_pb2.DT_UINT8)
 bool_ = DType("bool", np.bool_, graph_pb2.DT_BOOL)
 half, double = float16, float64
+# Byte strings, held as numpy object arrays of ``bytes`` (TF's tf.string). Not in ALL: no math op takes them.
+string = DType("string", np.object_, graph_pb2.DT_STRING)
 
 ALL = (float16, float32, float64, int32, int64, uint8, bool_)
-_BY_NAME = {d.name: d for d in ALL}
+_KNOWN = ALL + (string,)
+_BY_NAME = {d.name: d for d in _KNOWN}
 _BY_NAME.update({"half": float16, "float": float32, "double": float64, "bool_": bool_})
-_BY_ENUM = {d.as_datatype_enum: d for d in ALL}
-_BY_NUMPY = {np.dtype(d.as_numpy_dtype): d for d in ALL}
+_BY_ENUM = {d.as_datatype_enum: d for d in _KNOWN}
+_BY_NUMPY = {np.dtype(d.as_numpy_dtype): d for d in _KNOWN}
 
 
 def as_dtype(value):
@@ -77,7 +80,7 @@ def as_dtype(value):
     if isinstance(value, str):
         if value in _BY_NAME:
             return _BY_NAME[value]
-        raise TypeError(f"unknown dtype {value!r}; known: {', '.join(sorted(d.name for d in ALL))}")
+        raise TypeError(f"unknown dtype {value!r}; known: {', '.join(sorted(d.name for d in _KNOWN))}")
     if isinstance(value, int) and not isinstance(value, bool) and value in _BY_ENUM:
         return _BY_ENUM[value]
     if value is bool:
@@ -92,4 +95,6 @@ def as_dtype(value):
         npd = None
     if npd is not None and npd in _BY_NUMPY:
         return _BY_NUMPY[npd]
-    raise TypeError(f"unknown dtype {value!r}; known: {', '.join(sorted(d.name for d in ALL))}")
+    if npd is not None and npd.kind in "SU":  # numpy's fixed-width bytes and str
+        return string
+    raise TypeError(f"unknown dtype {value!r}; known: {', '.join(sorted(d.name for d in _KNOWN))}")

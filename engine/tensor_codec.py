@@ -1,4 +1,9 @@
-"""numpy arrays to and from ``TensorProto``/shape protos, as raw bytes (no per-element fields)."""
+"""numpy arrays to and from ``TensorProto``/shape protos, as raw bytes (no per-element fields); strings, an
+object array of ``bytes``, travel as ``string_val`` (one entry per element).
+
+>>> from_proto(to_proto(np.array(["w", b"b"], dtype=object))).tolist()
+[b'w', b'b']
+"""
 
 import numpy as np
 
@@ -25,6 +30,9 @@ def to_proto(array, dtype=None):
     dt = dtypes.as_dtype(dtype) if dtype is not None else None
     arr = np.asarray(array, dtype=dt.as_numpy_dtype if dt else None)
     dt = dtypes.as_dtype(arr.dtype)
+    if dt is dtypes.string:
+        return graph_pb2.TensorProto(dtype=dt.as_datatype_enum, shape=graph_pb2.TensorShapeProto(dim=arr.shape),
+                                     string_val=[_as_bytes(v) for v in arr.reshape(-1)])
     shape = arr.shape  # before ascontiguousarray, which turns a 0-d array into shape (1,)
     arr = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)
     return graph_pb2.TensorProto(dtype=dt.as_datatype_enum,
@@ -36,4 +44,17 @@ def from_proto(proto):
     """A ``TensorProto`` as an ndarray (read-only view of the message's bytes when possible)."""
     dt = dtypes.as_dtype(proto.dtype)
     shape = tuple(int(d) for d in proto.shape.dim)
+    if dt is dtypes.string:
+        out = np.empty(len(proto.string_val), dtype=object)  # np.array(list) would make a 2-D bytes array
+        out[:] = list(proto.string_val)
+        return out.reshape(shape)
     return np.frombuffer(proto.content, dtype=np.dtype(dt.as_numpy_dtype).newbyteorder("<")).reshape(shape)
+
+
+def _as_bytes(value):
+    """One string element as bytes (``str`` is UTF-8 encoded); TypeError naming anything else."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise TypeError(f"a string tensor holds bytes or str, got {type(value).__name__}: {value!r}")

@@ -8,9 +8,10 @@ reaches ``--steps``; worker 0 is the chief: it initializes (or restores the late
 prints ``accuracy A after N steps OK`` (exit 1 below 0.95), waits for the other workers to say they are done
 (a ``workers_done`` counter on the ps) and stops the ps tasks (Shutdown RPC), so every task exits 0.
 
-Surviving failures: a session that fails because a task died (the ps, or a restarted worker's old address)
-is recreated once the task serves again at its new address (asked of resmgr: a restarted task gets a fresh
-container and port); the chief then restores from the last checkpoint and prints ``restored from step K``.
+Surviving failures is ``MonitoredTrainingSession``'s job, as in TF: a run that fails because a task died (the
+ps, or a restarted worker's old address) is made again on a new session once the task serves again at its new
+address (asked of resmgr: a restarted task gets a fresh container and port); the chief's new session restores
+the last checkpoint (it logs ``restored from step K``), and so does a restarted chief.
 The data are synthetic (no download): 10 Gaussian class centers in 784-d drawn from a fixed seed.
 """
 
@@ -22,13 +23,10 @@ import time
 import numpy as np
 
 import tasklayer as tf
-from tasklayer.train import cluster_refresh
+from tasklayer.training.cluster_follow import follow_cluster, join_following_cluster
 
 CLASSES, FEATURES, HIDDEN = 10, 784, 256
 CENTER_SCALE = 0.15  # class centers ~N(0, 0.15^2) per feature, unit noise: about 99% is the best reachable
-RECOVERABLE = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
-               tf.errors.NotFoundError, tf.errors.FailedPreconditionError, tf.errors.CancelledError,
-               tf.errors.UnknownError, tf.errors.InternalError)
 
 
 def class_centers(seed=0):
@@ -66,121 +64,61 @@ def log(message):
     print(message, flush=True)
 
 
-# ---------------------------------------------------------------------- where the other tasks are
-def refresh_cluster(server):
-    """Point this task's server at where every task runs now (a restarted task has a new port)."""
-    try:
-        moved = cluster_refresh.update_server_cluster(server, cluster_refresh.current_cluster())
-    except ValueError:
-        return []  # not running under yarnflow (e.g. TF_CONFIG by hand): the static spec is all there is
-    for job, index in moved:
-        log(f"/job:{job}/task:{index} is now at {server.cluster_spec.task_address(job, index)}")
-    return moved
-
-
-def wait_for_job(server, job, timeout):
-    """Wait until every task of ``job`` serves, following their moves; TimeoutError naming the job."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            refresh_cluster(server)
-        except Exception as e:  # noqa: BLE001 - resmgr briefly unreachable: keep the last known spec
-            print(f"could not refresh the cluster spec: {e}", file=sys.stderr)
-        cluster = server.cluster_spec
-        down = [i for _, i in tf.train.unreachable_tasks(cluster, [(job, i) for i in cluster.task_indices(job)])]
-        if not down:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"tasks {down} of job {job!r} did not serve within {timeout:g} s")
-        time.sleep(0.3)
-
-
-def with_recovery(server, fn, timeout, what):
-    """``fn()``, retried after the ps serves again when a task failure interrupts it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except RECOVERABLE as e:
-            if time.monotonic() > deadline:
-                raise
-            log(f"{what} interrupted ({type(e).__name__}: {str(e).splitlines()[0][:200]}); reconnecting")
-            wait_for_job(server, "ps", max(1.0, deadline - time.monotonic()))
-
-
-# ---------------------------------------------------------------------- the roles
-def serve_ps(server):
-    """Serve variables until the chief says stop, following workers that restart elsewhere."""
-    log(f"serving /job:ps/task:{server.task_index} at {server.target}")
-    while not server.join(timeout=1.0):
-        try:
-            refresh_cluster(server)
-        except Exception as e:  # noqa: BLE001 - resmgr briefly unreachable: try again next second
-            print(f"could not refresh the cluster spec: {e}", file=sys.stderr)
-    return 0
-
-
-def train(server, model, args, is_chief):
-    """Train until the global step reaches ``args.steps``, recreating the session after a task failure."""
+def train(server, model, args):
+    """This worker's part of the job (worker 0 is the chief); the exit status."""
     index = server.task_index
+    is_chief = index == 0
     rng = np.random.RandomState(1000 + 100 * index + int(time.time()) % 100)
     centers = class_centers()
-    stop_hook = tf.train.StopAtStepHook(last_step=args.steps)
-
-    def session_loop():
-        with tf.train.MonitoredTrainingSession(master=server.target, is_chief=is_chief,
-                                               checkpoint_dir=args.checkpoint_dir if is_chief else None,
-                                               save_checkpoint_steps=args.save_steps, hooks=[stop_hook],
-                                               max_wait_secs=args.timeout) as sess:
-            if sess.restored_from:
-                step = sess.run(model["global_step"])
-                log(f"restored from step {step} ({sess.restored_from})")
-            while not sess.should_stop():
-                xs, ys = sample(centers, args.batch, rng)
-                _, step = sess.run([model["train_op"], model["global_step"]], {model["x"]: xs, model["y"]: ys})
-                if step % 50 == 0:
-                    log(f"worker {index}: global step {step}")
-
-    with_recovery(server, session_loop, args.timeout, "training")
-
-
-def run_chief_end(server, model, args):
-    """Evaluate, wait for the other workers, stop the ps tasks; the exit status."""
-    test_x, test_y = sample(class_centers(), 2000, np.random.RandomState(12345))
-    num_workers = server.cluster_spec.num_tasks("worker")
-
-    def evaluate():
-        with tf.Session(server.target) as sess:
-            return sess.run([model["accuracy"], model["global_step"]], {model["x"]: test_x, model["y"]: test_y})
-
-    accuracy, step = with_recovery(server, evaluate, args.timeout, "evaluation")
-    ok = accuracy >= 0.95
-    log(f"accuracy {accuracy:.4f} after {step} steps {'OK' if ok else 'TOO LOW'}")
-
-    def others_done():
-        deadline = time.monotonic() + args.timeout
-        with tf.Session(server.target) as sess:
-            while sess.run(model["done"]) < num_workers - 1:
-                if time.monotonic() > deadline:
-                    log("not every worker said it was done; stopping the ps anyway")
-                    return
-                time.sleep(0.2)
-
-    with_recovery(server, others_done, args.timeout, "waiting for the workers")
+    hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
+    log(f"worker {index} (attempt {os.environ.get('YARNFLOW_ATTEMPT', '1')}) training"
+        f"{' as chief' if is_chief else ''}")
+    # server=server: the session follows a task restarted at a new port (yarnflow only, not in TF).
+    with tf.train.MonitoredTrainingSession(master=server.target, is_chief=is_chief,
+                                           checkpoint_dir=args.checkpoint_dir, save_checkpoint_steps=args.save_steps,
+                                           hooks=hooks, max_wait_secs=args.timeout, server=server) as sess:
+        while not sess.should_stop():
+            xs, ys = sample(centers, args.batch, rng)
+            _, step = sess.run([model["train_op"], model["global_step"]], {model["x"]: xs, model["y"]: ys})
+            if step % 50 == 0:
+                log(f"worker {index}: global step {step}")
+        if not is_chief:
+            sess.run(model["mark_done"])
+            log(f"worker {index} done")
+            return 0
+        test_x, test_y = sample(centers, 2000, np.random.RandomState(12345))
+        accuracy, step = sess.run([model["accuracy"], model["global_step"]], {model["x"]: test_x, model["y"]: test_y})
+        ok = accuracy >= 0.95
+        log(f"accuracy {accuracy:.4f} after {step} steps {'OK' if ok else 'TOO LOW'}")
+        wait_for_workers(sess, model, server.cluster_spec.num_tasks("worker") - 1, args.timeout)
     stop_ps(server)
     return 0 if ok else 1
 
 
-def stop_ps(server):
-    """Ask every ps task to stop its server (best effort: one may be gone already)."""
-    try:
-        refresh_cluster(server)
-    except Exception as e:  # noqa: BLE001 - the last known spec is the best we have
-        print(f"could not refresh the cluster spec: {e}", file=sys.stderr)
+def wait_for_workers(sess, model, count, timeout):
+    """Wait until ``count`` other workers said they are done (the ps must serve them until then)."""
+    deadline = time.monotonic() + timeout
+    while sess.run(model["done"]) < count:
+        if time.monotonic() > deadline:
+            log("not every worker said it was done; stopping the ps anyway")
+            return
+        time.sleep(0.2)
+
+
+def stop_ps(server, timeout=10.0):
+    """Ask every ps task to stop its server (best effort: one may be gone already), and wait until none serves:
+    the job ends when the chief exits, and a ps still exiting then would be stopped by the app master."""
+    follow_cluster(server)
     cluster = server.cluster_spec
     ps_tasks = [("ps", i) for i in cluster.task_indices("ps")]
     for (job, i), error in tf.train.shutdown_tasks(cluster, ps_tasks).items():
         print(f"could not stop /job:{job}/task:{i}: {error}", file=sys.stderr)
+    deadline = time.monotonic() + timeout
+    while len(tf.train.unreachable_tasks(cluster, ps_tasks, timeout=1.0)) < len(ps_tasks):
+        if time.monotonic() > deadline:
+            print("a ps task still serves after its Shutdown", file=sys.stderr)
+            return
+        time.sleep(0.1)
 
 
 def main(argv=None):
@@ -194,24 +132,12 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a failed task")
     args = parser.parse_args(argv)
     server = tf.train.Server.from_env()
-    job, index = server.job_name, server.task_index
-    if job == "ps":
-        return serve_ps(server)
-    is_chief = index == 0
-    model = build_model(server.cluster_spec, index, args.learning_rate)
-    wait_for_job(server, "ps", args.timeout)
-    log(f"worker {index} (attempt {os.environ.get('YARNFLOW_ATTEMPT', '1')}) training"
-        f"{' as chief' if is_chief else ''}")
-    train(server, model, args, is_chief)
-    if is_chief:
-        status = run_chief_end(server, model, args)
-    else:
-        def mark_done():
-            with tf.Session(server.target) as sess:
-                sess.run(model["mark_done"])
-        with_recovery(server, mark_done, args.timeout, "saying done")
-        log(f"worker {index} done")
-        status = 0
+    if server.job_name == "ps":
+        log(f"serving /job:ps/task:{server.task_index} at {server.target}")
+        join_following_cluster(server)  # server.join(), following workers restarted at new ports
+        return 0
+    model = build_model(server.cluster_spec, server.task_index, args.learning_rate)
+    status = train(server, model, args)
     server.stop()
     return status
 

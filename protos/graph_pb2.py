@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/graph.proto\x12\x08yarnflow\"5\n\x10TensorShapeProto\x12\x0b\n\x03\x64im\x18\x01 \x03(\x03\x12\x14\n\x0cunknown_rank\x18\x02 \x01(\x08\"l\n\x0bTensorProto\x12!\n\x05\x64type\x18\x01 \x01(\x0e\x32\x12.yarnflow.DataType\x12)\n\x05shape\x18\x02 \x01(\x0b\x32\x1a.yarnflow.TensorShapeProto\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"\xf8\x02\n\tAttrValue\x12\x0b\n\x01s\x18\x01 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x02 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x03 \x01(\x01H\x00\x12\x0b\n\x01\x62\x18\x04 \x01(\x08H\x00\x12\"\n\x04type\x18\x05 \x01(\x0e\x32\x12.yarnflow.DataTypeH\x00\x12+\n\x05shape\x18\x06 \x01(\x0b\x32\x1a.yarnflow.TensorShapeProtoH\x00\x12\'\n\x06tensor\x18\x07 \x01(\x0b\x32\x15.yarnflow.TensorProtoH\x00\x12-\n\x04list\x18\x08 \x01(\x0b\x32\x1d.yarnflow.AttrValue.ListValueH\x00\x1a\x84\x01\n\tListValue\x12\t\n\x01s\x18\x01 \x03(\x0c\x12\t\n\x01i\x18\x02 \x03(\x03\x12\t\n\x01\x66\x18\x03 \x03(\x01\x12\t\n\x01\x62\x18\x04 \x03(\x08\x12 \n\x04type\x18\x05 \x03(\x0e\x32\x12.yarnflow.DataType\x12)\n\x05shape\x18\x06 \x03(\x0b\x32\x1a.yarnflow.TensorShapeProtoB\x07\n\x05value\"\xaf\x01\n\x07NodeDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12)\n\x04\x61ttr\x18\x05 \x03(\x0b\x32\x1b.yarnflow.NodeDef.AttrEntry\x1a@\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\"\n\x05value\x18\x02 \x01(\x0b\x32\x13.yarnflow.AttrValue:\x02\x38\x01\"<\n\x08GraphDef\x12\x1f\n\x04node\x18\x01 \x03(\x0b\x32\x11.yarnflow.NodeDef\x12\x0f\n\x07version\x18\x02 \x01(\x03*\x9b\x01\n\x08\x44\x61taType\x12\x0e\n\nDT_INVALID\x10\x00\x12\x0c\n\x08\x44T_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02\x12\x0c\n\x08\x44T_INT32\x10\x03\x12\x0c\n\x08\x44T_UINT8\x10\x04\x12\r\n\tDT_STRING\x10\x07\x12\x0c\n\x08\x44T_INT64\x10\t\x12\x0b\n\x07\x44T_BOOL\x10\n\x12\x0f\n\x0b\x44T_BFLOAT16\x10\x0e\x12\x0b\n\x07\x44T_HALF\x10\x13\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/graph.proto\x12\x08yarnflow\"5\n\x10TensorShapeProto\x12\x0b\n\x03\x64im\x18\x01 \x03(\x03\x12\x14\n\x0cunknown_rank\x18\x02 \x01(\x08\"\x80\x01\n\x0bTensorProto\x12!\n\x05\x64type\x18\x01 \x01(\x0e\x32\x12.yarnflow.DataType\x12)\n\x05shape\x18\x02 \x01(\x0b\x32\x1a.yarnflow.TensorShapeProto\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x12\x12\n\nstring_val\x18\x04 \x03(\x0c\"\xf8\x02\n\tAttrValue\x12\x0b\n\x01s\x18\x01 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x02 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x03 \x01(\x01H\x00\x12\x0b\n\x01\x62\x18\x04 \x01(\x08H\x00\x12\"\n\x04type\x18\x05 \x01(\x0e\x32\x12.yarnflow.DataTypeH\x00\x12+\n\x05shape\x18\x06 \x01(\x0b\x32\x1a.yarnflow.TensorShapeProtoH\x00\x12\'\n\x06tensor\x18\x07 \x01(\x0b\x32\x15.yarnflow.TensorProtoH\x00\x12-\n\x04list\x18\x08 \x01(\x0b\x32\x1d.yarnflow.AttrValue.ListValueH\x00\x1a\x84\x01\n\tListValue\x12\t\n\x01s\x18\x01 \x03(\x0c\x12\t\n\x01i\x18\x02 \x03(\x03\x12\t\n\x01\x66\x18\x03 \x03(\x01\x12\t\n\x01\x62\x18\x04 \x03(\x08\x12 \n\x04type\x18\x05 \x03(\x0e\x32\x12.yarnflow.DataType\x12)\n\x05shape\x18\x06 \x03(\x0b\x32\x1a.yarnflow.TensorShapeProtoB\x07\n\x05value\"\xaf\x01\n\x07NodeDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05input\x18\x03 \x03(\t\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12)\n\x04\x61ttr\x18\x05 \x03(\x0b\x32\x1b.yarnflow.NodeDef.AttrEntry\x1a@\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\"\n\x05value\x18\x02 \x01(\x0b\x32\x13.yarnflow.AttrValue:\x02\x38\x01\"<\n\x08GraphDef\x12\x1f\n\x04node\x18\x01 \x03(\x0b\x32\x11.yarnflow.NodeDef\x12\x0f\n\x07version\x18\x02 \x01(\x03*\x9b\x01\n\x08\x44\x61taType\x12\x0e\n\nDT_INVALID\x10\x00\x12\x0c\n\x08\x44T_FLOAT\x10\x01\x12\r\n\tDT_DOUBLE\x10\x02\x12\x0c\n\x08\x44T_INT32\x10\x03\x12\x0c\n\x08\x44T_UINT8\x10\x04\x12\r\n\tDT_STRING\x10\x07\x12\x0c\n\x08\x44T_INT64\x10\t\x12\x0b\n\x07\x44T_BOOL\x10\n\x12\x0f\n\x0b\x44T_BFLOAT16\x10\x0e\x12\x0b\n\x07\x44T_HALF\x10\x13\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,20 +33,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NODEDEF_ATTRENTRY']._loaded_options = None
   _globals['_NODEDEF_ATTRENTRY']._serialized_options = b'8\001'
-  _globals['_DATATYPE']._serialized_start=817
-  _globals['_DATATYPE']._serialized_end=972
+  _globals['_DATATYPE']._serialized_start=838
+  _globals['_DATATYPE']._serialized_end=993
   _globals['_TENSORSHAPEPROTO']._serialized_start=32
   _globals['_TENSORSHAPEPROTO']._serialized_end=85
-  _globals['_TENSORPROTO']._serialized_start=87
-  _globals['_TENSORPROTO']._serialized_end=195
-  _globals['_ATTRVALUE']._serialized_start=198
-  _globals['_ATTRVALUE']._serialized_end=574
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_start=433
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_end=565
-  _globals['_NODEDEF']._serialized_start=577
-  _globals['_NODEDEF']._serialized_end=752
-  _globals['_NODEDEF_ATTRENTRY']._serialized_start=688
-  _globals['_NODEDEF_ATTRENTRY']._serialized_end=752
-  _globals['_GRAPHDEF']._serialized_start=754
-  _globals['_GRAPHDEF']._serialized_end=814
+  _globals['_TENSORPROTO']._serialized_start=88
+  _globals['_TENSORPROTO']._serialized_end=216
+  _globals['_ATTRVALUE']._serialized_start=219
+  _globals['_ATTRVALUE']._serialized_end=595
+  _globals['_ATTRVALUE_LISTVALUE']._serialized_start=454
+  _globals['_ATTRVALUE_LISTVALUE']._serialized_end=586
+  _globals['_NODEDEF']._serialized_start=598
+  _globals['_NODEDEF']._serialized_end=773
+  _globals['_NODEDEF_ATTRENTRY']._serialized_start=709
+  _globals['_NODEDEF_ATTRENTRY']._serialized_end=773
+  _globals['_GRAPHDEF']._serialized_start=775
+  _globals['_GRAPHDEF']._serialized_end=835
 # @@protoc_insertion_point(module_scope)

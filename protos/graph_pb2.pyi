@@ -39,14 +39,16 @@ class TensorShapeProto(_message.Message):
     def __init__(self, dim: _Optional[_Iterable[int]] = ..., unknown_rank: _Optional[bool] = ...) -> None: ...
 
 class TensorProto(_message.Message):
-    __slots__ = ("dtype", "shape", "content")
+    __slots__ = ("dtype", "shape", "content", "string_val")
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    STRING_VAL_FIELD_NUMBER: _ClassVar[int]
     dtype: DataType
     shape: TensorShapeProto
     content: bytes
-    def __init__(self, dtype: _Optional[_Union[DataType, str]] = ..., shape: _Optional[_Union[TensorShapeProto, _Mapping]] = ..., content: _Optional[bytes] = ...) -> None: ...
+    string_val: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, dtype: _Optional[_Union[DataType, str]] = ..., shape: _Optional[_Union[TensorShapeProto, _Mapping]] = ..., content: _Optional[bytes] = ..., string_val: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class AttrValue(_message.Message):
     __slots__ = ("s", "i", "f", "b", "type", "shape", "tensor", "list")

@@ -12,7 +12,7 @@ as tf``.
 
 from tasklayer import dtypes, errors, nn  # noqa: F401
 from tasklayer.dtypes import (DType, as_dtype, double, float16, float32, float64, half, int32, int64,  # noqa: F401
-                              uint8)
+                              string, uint8)
 from tasklayer.graph import (Graph, GraphKeys, Operation, Tensor, add_to_collection, colocate_with,  # noqa: F401
                              control_dependencies, device, get_collection, get_collection_ref,
                              get_default_graph, name_scope, reset_default_graph)
@@ -72,4 +72,5 @@ from tasklayer.variables import (Variable, global_variables, global_variables_in
 
 initialize_all_variables = global_variables_initializer  # TF1's deprecated alias
 
+# ---- issue 5 (session configuration, lossy transfer): appended by the config helper --------------------------
 from tasklayer.session_config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions  # noqa: E402,F401

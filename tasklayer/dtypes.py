@@ -3,7 +3,7 @@
 import numpy as np
 
 from engine.dtypes import (ALL, DType, as_dtype, bool_, double, float16, float32, float64, half, int32,  # noqa: F401
-                           int64, uint8)
+                           int64, string, uint8)
 
 FLOATS = (float16, float32, float64)
 INTEGERS = (int32, int64, uint8)

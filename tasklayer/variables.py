@@ -15,6 +15,8 @@ expected, so ``x @ w + b`` works as in TF1.
 [4.0, 6.0]
 """
 
+import numpy as np
+
 from tasklayer import dtypes, state_ops
 from tasklayer.graph import GraphKeys, colocate_with, get_default_graph, graph_of, name_scope
 from tasklayer.ops import array_ops, control_flow_ops
@@ -260,13 +262,43 @@ def is_variable_initialized(variable):
 
 
 def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
-    """A bool tensor per variable of ``var_list`` (default: global): True where it is NOT initialized."""
-    from tasklayer.ops import math_ops
+    """A 1-D string tensor: the names of the variables of ``var_list`` (default: global) NOT initialized yet.
+
+    As in TF1, the names are selected on the CPU of the task running the session (only the per-variable bools
+    cross from the tasks holding the variables); fetched, they are ``bytes``.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default():
+    ...     w, b = tf.Variable(1.0, name="w"), tf.Variable(2.0, name="b")
+    ...     report = tf.report_uninitialized_variables()
+    ...     with tf.Session() as sess:
+    ...         before = sess.run(report).tolist()
+    ...         _ = sess.run(w.initializer)
+    ...         after = sess.run(report).tolist()
+    >>> before, after
+    ([b'w', b'b'], [b'b'])
+    """
+    from tasklayer.ops import math_ops, slicing_ops
     var_list = global_variables() if var_list is None else list(var_list)
+    graph = get_default_graph()
     with name_scope(name):
-        if not var_list:
-            return convert_to_tensor([], dtype=dtypes.bool_)
-        return array_ops.stack([math_ops.logical_not(is_variable_initialized(v)) for v in var_list])
+        initialized = [is_variable_initialized(v) for v in var_list]
+        with graph.device("/cpu:0"):  # the task the session runs on: names never cross between tasks
+            names = _string_constant([v.op.name for v in var_list], "variable_names")
+            if not var_list:
+                return names
+            uninitialized = math_ops.logical_not(array_ops.stack(initialized))
+            where = array_ops.reshape(array_ops.where(uninitialized), [-1])
+            return slicing_ops.gather(names, where)
+
+
+def _string_constant(values, name):
+    """A 1-D string Const of ``values`` (str, stored as UTF-8 bytes)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = [v.encode("utf-8") for v in values]
+    array.setflags(write=False)
+    return get_default_graph().create_op("Const", [], {"value": array, "dtype": dtypes.string},
+                                         name=name).outputs[0]
 
 
 # ---------------------------------------------------------------------- global step

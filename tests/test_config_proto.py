@@ -138,10 +138,13 @@ def test_config_fields_are_checked(kwargs, error, message):
     assert getattr(config, name) == getattr(tf.ConfigProto(), name)  # a refused value leaves the old one
 
 
+FRACTION = "per_process_gpu_memory_fraction"
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"per_process_gpu_memory_fraction": -0.1}, ValueError, r"GPUOptions.per_process_gpu_memory_fraction must be a finite"),
-    ({"per_process_gpu_memory_fraction": float("nan")}, ValueError, r"per_process_gpu_memory_fraction must be a finite"),
-    ({"per_process_gpu_memory_fraction": "0.5"}, TypeError, r"GPUOptions.per_process_gpu_memory_fraction must be a float"),
+    ({FRACTION: -0.1}, ValueError, rf"GPUOptions.{FRACTION} must be a finite number >= 0, got -0.1"),
+    ({FRACTION: float("nan")}, ValueError, rf"GPUOptions.{FRACTION} must be a finite number"),
+    ({FRACTION: "0.5"}, TypeError, rf"GPUOptions.{FRACTION} must be a float"),
     ({"visible_device_list": 0}, TypeError, r"GPUOptions.visible_device_list must be a str"),
     ({"visible_device_list": "0,gpu1"}, ValueError, r"GPUOptions.visible_device_list must be comma-separated GPU ids"),
     ({"visible_device_list": "-1"}, ValueError, r"GPUOptions.visible_device_list must be comma-separated GPU ids"),

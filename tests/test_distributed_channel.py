@@ -26,7 +26,8 @@ def inbox():
     np.zeros((0, 5), dtype=np.int32),
     np.array([True, False]),
     np.arange(10, dtype=np.int64)[::2],  # not contiguous
-], ids=["2d", "0d", "empty", "bool", "strided"])
+    np.array([b"a", b"bc"], dtype=object),  # strings travel as a TensorProto
+], ids=["2d", "0d", "empty", "bool", "strided", "strings"])
 def test_push_round_trip(inbox, value):
     server, got = inbox
     client = ChannelClient(f"127.0.0.1:{server.port}")

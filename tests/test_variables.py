@@ -69,10 +69,10 @@ def test_uninitialized_read_names_the_variable():
             with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value weights"):
                 sess.run(fetch)
         assert not sess.run(tf.is_variable_initialized(w))
-        assert sess.run(tf.report_uninitialized_variables()).tolist() == [True]
+        assert sess.run(tf.report_uninitialized_variables()).tolist() == [b"weights"]
         sess.run(w.initializer)
         assert sess.run(tf.is_variable_initialized(w))
-        assert sess.run(tf.report_uninitialized_variables()).tolist() == [False]
+        assert sess.run(tf.report_uninitialized_variables()).tolist() == []
     with tf.Session() as other:  # each session has its own variable values
         with pytest.raises(tf.errors.FailedPreconditionError):
             other.run(w)

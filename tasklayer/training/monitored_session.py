@@ -15,6 +15,7 @@ True
 """
 
 import os
+import re
 import sys
 import time
 
@@ -29,8 +30,16 @@ __all__ = ["MonitoredTrainingSession", "Scaffold", "SessionRunHook", "SessionRun
 
 CHECKPOINT_BASENAME = "model.ckpt"
 DEFAULT_SAVE_SECS = 600
-# Errors that mean "the cluster is not (yet) reachable": a waiting non-chief keeps polling through them.
-_TRANSIENT = (errors.UnavailableError, errors.AbortedError, errors.DeadlineExceededError)
+# Errors that mean a task of the cluster was lost or restarted: the session is recreated and the run made again
+# (TF's ``_PREEMPTION_ERRORS``). This runtime says NotFound, not Aborted, for a partition a restarted task lost.
+RECOVERABLE_ERRORS = (errors.AbortedError, errors.UnavailableError, errors.NotFoundError)
+
+
+def is_recoverable(error):
+    """Whether ``error`` says a task was lost or restarted (a NotFound only when a graph handle is gone)."""
+    if isinstance(error, errors.NotFoundError):
+        return "is not registered" in str(error)
+    return isinstance(error, RECOVERABLE_ERRORS)
 
 
 # ---------------------------------------------------------------------- hooks
@@ -213,7 +222,7 @@ class Scaffold:
 
     @property
     def ready_op(self):
-        """A bool vector: True for each global variable not yet initialized."""
+        """A 1-D string tensor: the names of the global variables not initialized yet."""
         return self._ready_op
 
     @property
@@ -222,22 +231,90 @@ class Scaffold:
         return self._saver
 
 
+# ---------------------------------------------------------------------- recovery
+def _log(message):
+    """One flushed line on stderr (where TF logs its session lifecycle)."""
+    print(f"MonitoredTrainingSession: {message}", file=sys.stderr, flush=True)
+
+
+def _first_line(error):
+    return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300] if str(error).strip() else ''}"
+
+
+def _close_quietly(sess):
+    try:
+        sess.close()
+    except Exception as e:  # noqa: BLE001 - the cluster may be gone; closing must not hide the cause
+        _log(f"closing the session failed: {e}")
+
+
+class _RecoverableSession:
+    """A session recreated when a task of the cluster is lost (TF's ``_RecoverableSession``): a ``run`` failing
+    with an error ``is_recoverable`` accepts closes the session, creates a new one with ``create`` (the chief
+    restores the latest checkpoint, the others wait for the model) and runs the same fetches again."""
+
+    def __init__(self, create, max_wait_secs):
+        self._create, self._max_wait_secs = create, max_wait_secs
+        self._sess = create()
+
+    @property
+    def graph(self):
+        """The graph the session runs."""
+        return self.raw().graph
+
+    def raw(self):
+        """The current ``tf.Session`` (created anew if the last one failed)."""
+        if self._sess is None:
+            self._sess = self._create()
+        return self._sess
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """``Session.run``, retried on a new session while a lost task makes it fail (up to ``max_wait_secs``)."""
+        first_failure = None
+        while True:
+            try:
+                return self.raw().run(fetches, feed_dict=feed_dict, options=options, run_metadata=run_metadata)
+            except RECOVERABLE_ERRORS as e:
+                if not is_recoverable(e):
+                    raise
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                if now - first_failure > self._max_wait_secs:
+                    raise
+                _log(f"a task of the cluster may have failed or restarted ({_first_line(e)}); "
+                     "closing the session and creating a new one")
+                self.close()
+
+    def close(self):
+        """Close the current session (a later ``run`` creates a new one)."""
+        sess, self._sess = self._sess, None
+        if sess is not None:
+            _close_quietly(sess)
+
+
 # ---------------------------------------------------------------------- the session
 class MonitoredTrainingSession:
     """A training session for one task of a between-graph replicated job (TF1's ``MonitoredTrainingSession``).
 
-    The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` when the variables are
-    not initialized yet (initializing them when there is none), saves a checkpoint every
-    ``save_checkpoint_steps`` global steps (or ``save_checkpoint_secs``; 600 s when neither is given) and when
-    it closes. Other tasks wait (polling, up to ``max_wait_secs``) until the variables are initialized.
-    ``restored_from`` is the checkpoint the chief restored, or None.
+    The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` (initializing the
+    variables when there is none), saves a checkpoint every ``save_checkpoint_steps`` global steps (or
+    ``save_checkpoint_secs``; 600 s when neither is given) and when it closes. Other tasks wait (polling) until
+    the variables are initialized. ``restored_from`` is the checkpoint the chief last restored, or None.
+
+    Recovery, as TF does it: when a ``run`` fails because a task was lost (``is_recoverable``), the session
+    is closed and a new one created the same way (the chief restores the latest checkpoint, so a restarted ps
+    resumes from it), then the same ``run`` is made again. Creating a session is retried through those errors
+    too (a ps that does not serve yet), up to ``max_wait_secs``. ``server``, this task's ``tf.train.Server``
+    (not in TF, which has no restarted tasks at new ports), is pointed at where every task runs now before each
+    session is created (``cluster_follow.follow_cluster``).
     """
 
     def __init__(self, master="", is_chief=True, checkpoint_dir=None, scaffold=None, hooks=None,
                  chief_only_hooks=None, save_checkpoint_secs=None, save_summaries_steps=None,
                  save_summaries_secs=None, config=None, stop_grace_period_secs=120, log_step_count_steps=None,
-                 max_wait_secs=7200, save_checkpoint_steps=None, summary_dir=None, recovery_wait_secs=0.5):
-        self._master, self._config = master, config
+                 max_wait_secs=7200, save_checkpoint_steps=None, summary_dir=None, recovery_wait_secs=0.5,
+                 server=None):
+        self._master, self._config, self._server = master, config, server
         self._is_chief = bool(is_chief)
         self._checkpoint_dir = checkpoint_dir
         self._max_wait_secs, self._recovery_wait_secs = float(max_wait_secs), float(recovery_wait_secs)
@@ -255,65 +332,75 @@ class MonitoredTrainingSession:
         self._closed = False
         for hook in self._hooks:
             hook.begin()
-        self._sess = session_lib.Session(master, config=config)
-        try:
-            self._prepare()
-            for hook in self._hooks:
-                hook.after_create_session(self._sess, None)
-        except BaseException:
-            self._sess.close()
-            raise
+        self._sess = _RecoverableSession(self._create_session, self._max_wait_secs)
 
     # -- creation
-    def _uninitialized(self):
+    def _create_session(self):
+        """A new ``tf.Session``, ready (restored/initialized on the chief, waited for elsewhere), hooks told;
+        retried through recoverable errors until ``max_wait_secs`` pass."""
+        deadline = time.monotonic() + self._max_wait_secs
+        while True:
+            if self._server is not None:
+                from tasklayer.training import cluster_follow  # late: it imports tasklayer.train
+                cluster_follow.follow_cluster(self._server)
+            sess = session_lib.Session(self._master, config=self._config)
+            try:
+                if self._is_chief:
+                    self._prepare_chief(sess)
+                else:
+                    self._wait_for_model(sess, deadline)
+                for hook in self._hooks:
+                    hook.after_create_session(sess, None)
+                return sess
+            except RECOVERABLE_ERRORS as e:
+                _close_quietly(sess)
+                if not is_recoverable(e) or time.monotonic() >= deadline:
+                    raise
+                _log(f"creating a session failed ({_first_line(e)}); trying again")
+                time.sleep(self._recovery_wait_secs)
+            except BaseException:
+                _close_quietly(sess)
+                raise
+
+    def _uninitialized(self, sess):
         """Names of the global variables not initialized yet."""
-        flags = self._sess.run(self._scaffold.ready_op)
-        names = [v.op.name for v in variables_lib.global_variables()]
-        return [n for n, flag in zip(names, list(flags)) if flag]
+        return [name.decode("utf-8") for name in sess.run(self._scaffold.ready_op).tolist()]
 
-    def _prepare(self):
-        if self._is_chief:
-            self._prepare_chief()
-        else:
-            self._wait_for_chief()
-
-    def _prepare_chief(self):
-        missing = self._uninitialized()
-        if not missing:
-            return  # a recreated session on a cluster whose variables live on: nothing to do
+    def _prepare_chief(self, sess):
+        """TF's ``SessionManager.prepare_session``: restore the latest checkpoint, else run the init op."""
         checkpoint = saver_lib.latest_checkpoint(self._checkpoint_dir) if self._checkpoint_dir else None
         if checkpoint:
-            self._scaffold.saver.restore(self._sess, checkpoint)
+            self._scaffold.saver.restore(sess, checkpoint)
             self.restored_from = checkpoint
-            missing = self._uninitialized()
-            if missing:
-                raise RuntimeError(f"after restoring {checkpoint}, these variables are still not initialized: "
-                                   f"{', '.join(missing)}")
-            return
-        self._sess.run(self._scaffold.init_op, feed_dict=self._scaffold.init_feed_dict)
-        if self._scaffold.init_fn is not None:
-            self._scaffold.init_fn(self._scaffold, self._sess)
+            # The step in the checkpoint's name: the global step may already have moved on (other workers).
+            step = re.search(r"-(\d+)$", checkpoint)
+            _log(f"restored from {f'step {step.group(1)}' if step else 'it'} ({checkpoint})")
+        else:
+            sess.run(self._scaffold.init_op, feed_dict=self._scaffold.init_feed_dict)
+            if self._scaffold.init_fn is not None:
+                self._scaffold.init_fn(self._scaffold, sess)
+        missing = self._uninitialized(sess)
+        if missing:
+            what = f"restoring {checkpoint}" if checkpoint else "running the init op"
+            raise RuntimeError(f"after {what}, these variables are still not initialized: {', '.join(missing)}")
 
-    def _wait_for_chief(self):
-        deadline = time.monotonic() + self._max_wait_secs
-        missing, last_error = None, None
+    def _wait_for_model(self, sess, deadline):
+        """Poll until the chief has initialized (or restored) every variable; DeadlineExceededError after
+        ``deadline`` naming those still missing."""
         while True:
-            try:
-                missing = self._uninitialized()
-                if not missing:
-                    return
-            except _TRANSIENT as e:  # the ps may not serve yet, or is being restarted
-                last_error = e
+            missing = self._uninitialized(sess)
+            if not missing:
+                return
             if time.monotonic() >= deadline:
-                why = f"still uninitialized: {', '.join(missing)}" if missing else f"last error: {last_error}"
                 raise errors.DeadlineExceededError(
                     None, None, f"waited {self._max_wait_secs:g} s for the chief to initialize the variables; "
-                                f"{why}")
+                                f"still uninitialized: {', '.join(missing)}")
             time.sleep(self._recovery_wait_secs)
 
     # -- running
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
-        """``Session.run`` plus the hooks' fetches; hooks may request a stop (see ``should_stop``)."""
+        """``Session.run`` plus the hooks' fetches; hooks may request a stop (see ``should_stop``). A run
+        interrupted by a lost task is made again on a new session (see the class docstring)."""
         if self._closed:
             raise RuntimeError("Run called on a closed MonitoredTrainingSession")
         context = SessionRunContext(SessionRunArgs(fetches, feed_dict), self._sess)
@@ -343,7 +430,7 @@ class MonitoredTrainingSession:
 
     def raw_session(self):
         """The underlying ``tf.Session`` (hooks see it; avoid running training ops on it)."""
-        return self._sess
+        return self._sess.raw()
 
     # -- closing
     def close(self):
@@ -359,10 +446,7 @@ class MonitoredTrainingSession:
                 for hook in self._hooks:
                     hook.end(self._sess)
         finally:
-            try:
-                self._sess.close()
-            except Exception as e:  # noqa: BLE001 - the cluster may be gone; closing must not hide the cause
-                print(f"MonitoredTrainingSession: closing the session failed: {e}", file=sys.stderr)
+            self._sess.close()
 
     def __enter__(self):
         return self

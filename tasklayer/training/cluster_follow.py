@@ -1,0 +1,50 @@
+"""Following tasks that moved: under yarnflow a restarted task gets a fresh container and a new port, which the
+other tasks learn from resmgr (``tasklayer.train.cluster_refresh``). ``follow_cluster`` points a running
+``tf.train.Server`` at where every task runs now (``MonitoredTrainingSession(server=...)`` calls it before it
+recreates a session); ``join_following_cluster`` is a ps task's ``server.join()`` that keeps doing so.
+
+>>> import tasklayer as tf
+>>> server = tf.train.Server.create_local_server()
+>>> follow_cluster(server, environ={})  # not a yarnflow task: the static cluster spec is all there is
+[]
+>>> join_following_cluster(server, timeout=0.01)
+False
+>>> server.stop()
+"""
+
+import sys
+import time
+
+FOLLOW_INTERVAL_S = 1.0
+
+
+def follow_cluster(server, environ=None):
+    """Point ``server`` at where every task of its app runs now; the ``(job, index)`` that moved.
+
+    Best effort: outside a yarnflow app, or while resmgr does not answer, the server keeps its spec.
+    """
+    from tasklayer.train import cluster_refresh  # late: tasklayer.train imports tasklayer.training
+    try:
+        moved = cluster_refresh.update_server_cluster(server, cluster_refresh.current_cluster(environ))
+    except ValueError:
+        return []  # not a task of a yarnflow app (no app token in the environment)
+    except Exception as e:  # noqa: BLE001 - resmgr briefly unreachable: keep the last known spec, try later
+        print(f"could not ask resmgr where the tasks run now: {e}", file=sys.stderr, flush=True)
+        return []
+    for job, index in moved:
+        print(f"/job:{job}/task:{index} is now at {server.cluster_spec.task_address(job, index)}",
+              file=sys.stderr, flush=True)
+    return moved
+
+
+def join_following_cluster(server, timeout=None, interval=FOLLOW_INTERVAL_S, environ=None):
+    """``server.join()`` that follows restarted tasks every ``interval`` s meanwhile (a ps task must reach a
+    worker at its new port); True once the server is stopped, False if ``timeout`` s passed first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        wait = interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic()))
+        if server.join(timeout=wait):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        follow_cluster(server, environ)
