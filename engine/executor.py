@@ -114,8 +114,9 @@ class Executor:
         """Run the nodes the fetches and targets need; the fetched values as ndarrays, in fetch order.
 
         ``feeds`` maps tensor names to arrays (any tensor may be fed); ``rendezvous`` serves _Send/_Recv;
-        ``cancel`` is a ``threading.Event`` that stops the run with CancelledError; ``timeout`` bounds each
-        _Recv wait (DeadlineExceededError).
+        ``cancel`` is a ``threading.Event`` that stops the run with CancelledError; ``timeout`` bounds the
+        waits for _Recv values (DeadlineExceededError): each one on its own, or all of them from the run's start
+        when the rendezvous calls back.
         """
         feeds = feeds or {}
         started = time.perf_counter()

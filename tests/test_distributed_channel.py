@@ -181,3 +181,27 @@ def test_a_bad_transfer_dtype_is_refused():
     import tasklayer as tf
     with pytest.raises((ValueError, TypeError), match="transfer"):
         tf.ConfigProto(transfer_dtype="int8")
+
+
+def test_one_large_feed_to_two_partitions_of_one_task():
+    """Two devices of one task each consume the same large feed: each partition gets its own push."""
+    import tasklayer as tf
+    from tests.distributed_helpers import free_ports
+    spec = tf.train.ClusterSpec({"local": [f"localhost:{p}" for p in free_ports(2)]})
+    servers = [tf.train.Server(spec, "local", i) for i in range(2)]
+    data = np.arange(100_000, dtype=np.float32)
+    try:
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [100_000])
+            with tf.device("/job:local/task:1/device:CPU:0"):
+                a = tf.reduce_sum(x)
+            with tf.device("/job:local/task:1/device:CPU:1"):
+                b = tf.reduce_sum(x * 2.0)
+            with tf.device("/job:local/task:0"):
+                total = a + b
+            with tf.Session(servers[0].target, config=tf.ConfigProto(operation_timeout_in_ms=20_000)) as sess:
+                got = sess.run(total, {x: data})
+    finally:
+        for s in servers:
+            s.stop()
+    assert got == pytest.approx(float(data.sum()) * 3, rel=1e-5)

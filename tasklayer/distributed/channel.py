@@ -50,10 +50,18 @@ BULK_BYTES = 256 << 10
 # The reader's buffer: small frames arrive in one system call; larger reads go straight into the array.
 _READ_BUFFER = 256 << 10
 CONNECT_TIMEOUT = 10.0
+# Bounds a header must respect: a malformed or hostile frame is refused before anything is allocated for it.
+_MAX_DIMS = 64
+_MAX_KEY_BYTES = 1 << 16
+_MAX_FRAME_BYTES = 1 << 40
 
 
 class ChannelError(Exception):
     """A tensor could not be pushed: the peer is unreachable or went away."""
+
+
+class ChannelTimeout(ChannelError):
+    """A call's reply did not come before its timeout (the call may still be running on the peer)."""
 
 
 class StaleConnectionError(ChannelError):
@@ -93,6 +101,8 @@ def read_frame(rfile):
     magic, kind, code, key_len, ndim, wire_dtype, step_id, nbytes = _HEADER.unpack(head)
     if magic != _MAGIC or kind not in (_PUSH, _CALL, _REPLY):
         raise ChannelError(f"not a yarnflow tensor channel frame (magic {magic!r}, kind {kind})")
+    if not (0 <= ndim <= _MAX_DIMS and key_len <= _MAX_KEY_BYTES and nbytes <= _MAX_FRAME_BYTES):
+        raise ChannelError(f"malformed frame header (key {key_len} bytes, {ndim} dims, {nbytes} bytes)")
     if kind != _PUSH:
         rest = rfile.read(key_len + nbytes)
         if len(rest) != key_len + nbytes:
@@ -139,18 +149,29 @@ class ChannelServer:
         while True:
             try:
                 conn, _ = self._sock.accept()
-            except OSError:
-                return  # the listening socket was closed: stop() was called
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as e:
+                if self._stopped:
+                    return  # the listening socket was closed by stop()
+                log.warning("tensor channel accept failed (%s); accepting again", e)  # e.g. out of descriptors
+                time.sleep(0.1)
+                continue
+            reader = threading.Thread(target=self._read, args=(conn,), name=f"channel-read:{self.port}", daemon=True)
             with self._lock:
                 if self._stopped:
                     conn.close()
                     return
                 self._conns.add(conn)
-                reader = threading.Thread(target=self._read, args=(conn,), name=f"channel-read:{self.port}",
-                                          daemon=True)
+            try:
+                reader.start()
+            except RuntimeError as e:  # no thread to be had: refuse this connection, keep serving the others
+                log.warning("tensor channel cannot start a reader: %s", e)
+                with self._lock:
+                    self._conns.discard(conn)
+                conn.close()
+                continue
+            with self._lock:
                 self._readers.add(reader)
-            reader.start()
 
     def _read(self, conn):
         rfile = conn.makefile("rb", buffering=_READ_BUFFER)
@@ -166,9 +187,9 @@ class ChannelServer:
                     self._deliver(*frame)
                 except Exception:  # noqa: BLE001 - one bad tensor must not stop the connection's reader
                     log.exception("delivering pushed tensor %r failed", frame[1])
-        except (OSError, ValueError, ChannelError) as e:
+        except Exception as e:  # noqa: BLE001 - a bad stream (bad dtype, corrupt proto, ...) ends its connection
             if not self._stopped:
-                log.warning("tensor channel connection closed: %s", e)
+                log.warning("tensor channel connection closed: %s: %s", type(e).__name__, e)
         finally:
             rfile.close()
             conn.close()
@@ -225,7 +246,10 @@ class _Lane:
         """Write one frame (under ``lock``); connects on first use. StaleConnectionError when the peer closed
         the connection since the last frame: the peer never writes on it, so readable means closed."""
         if self._sock is None:
-            sock = socket.create_connection(self._addr, timeout=self._timeout)
+            try:
+                sock = socket.create_connection(self._addr, timeout=self._timeout)
+            except OSError as e:  # nothing was sent: the caller may try another way
+                raise StaleConnectionError(f"cannot reach {self._addr[0]}:{self._addr[1]}: {e}") from None
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock = sock
@@ -340,10 +364,14 @@ class ChannelCaller:
             sock.settimeout(timeout)
             sock.sendall(_message_frame(_CALL, method, payload))
             reply = read_frame(rfile)
+        except socket.timeout:
+            rfile.close()
+            sock.close()
+            raise ChannelTimeout(f"call {method} to {self.address}: no reply within {timeout} s") from None
         except (OSError, ChannelError) as e:
             rfile.close()
             sock.close()
-            raise ChannelError(f"call {method} to {self.address} failed: {e or 'timed out'}") from None
+            raise ChannelError(f"call {method} to {self.address} failed: {e}") from None
         if not isinstance(reply, _Message) or reply[0] != _REPLY:
             rfile.close()
             sock.close()

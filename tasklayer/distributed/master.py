@@ -19,7 +19,7 @@ from engine.passes.partition import partition
 from engine.passes.placement import place
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed.channel import CallError, ChannelError, StaleConnectionError
+from tasklayer.distributed.channel import CallError, ChannelError, ChannelTimeout, StaleConnectionError
 from tasklayer.distributed.transport import PUSH_BYTES, as_contiguous
 from tasklayer.distributed.worker import DEFAULT_STEP_TIMEOUT, task_name
 
@@ -76,6 +76,9 @@ class Master:
         self._sessions = {}
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="master")
+        # A RunGraph on the tensor channel holds a thread for its whole step: its own pool, as large as the gRPC
+        # server's, so such calls never queue behind (or starve) local partitions and registrations.
+        self._call_pool = concurrent.futures.ThreadPoolExecutor(256, thread_name_prefix="master-call")
         self._session_ids = itertools.count(1)
 
     # ---------------------------------------------------------------- sessions
@@ -234,15 +237,15 @@ class Master:
             else:
                 try:
                     feed = [self._feed_out(run, step_id, n, feeds[n]) for n in part.feeds]
+                    channel = self.worker.channel(run.part.task)
                 except OpError as e:
                     self._abort(runs, step_id, e)
                     raise
                 req = pb.RunGraphRequest(graph_handle=run.handle, step_id=step_id, fetch=part.fetches,
                                          target=part.targets, timeout_ms=int(timeout * 1000), feed=feed,
                                          transfer_dtype=wire or "")
-                channel = self.worker.channel(run.part.task)
                 if channel is not None:
-                    fut = self._pool.submit(self._run_graph_on_channel, run, channel, req, timeout)
+                    fut = self._call_pool.submit(self._run_graph_on_channel, run, channel, req, timeout)
                 else:
                     fut = run.client.run_graph_call.future(req, timeout=timeout + 1.0)
                 calls[i] = fut
@@ -302,6 +305,9 @@ class Master:
                 raise run.client.error(e) from None
         except CallError as e:
             raise InternalError(None, None, f"RunGraph on {run.task} ({run.address}) failed: {e}") from None
+        except ChannelTimeout as e:
+            raise DeadlineExceededError(None, None, f"{run.task} ({run.address}) did not answer before the "
+                                                    f"deadline: {e}") from None
         except ChannelError as e:
             raise UnavailableError(None, None, f"{run.task} ({run.address}) is unavailable: {e}") from None
 
@@ -335,7 +341,7 @@ class Master:
         arr = as_contiguous(value)
         if arr.nbytes <= PUSH_BYTES:
             return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
-        key = f"feed/{name}"
+        key = f"feed/{run.handle}/{name}"  # two partitions on one task may both be fed the same tensor
         self.worker.push(run.part.task, step_id, key, arr, crossing=False)  # feeds go at full precision
         return pb.NamedTensor(name=name, ref_key=key, pushed=True)
 

@@ -7,11 +7,12 @@ import threading
 import grpc
 
 from engine import tensor_codec
-from engine.errors import InternalError, UnavailableError
+from engine.errors import DeadlineExceededError, InternalError, UnavailableError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
 from tasklayer.distributed import lossy
-from tasklayer.distributed.channel import CallError, ChannelClient, ChannelError, StaleConnectionError
+from tasklayer.distributed.channel import (CallError, ChannelClient, ChannelError, ChannelTimeout,
+                                           StaleConnectionError)
 from tasklayer.distributed.server import local_server
 from tasklayer.distributed.transport import INLINE_BYTES, PUSH_BYTES, as_contiguous, encode_stream
 from tasklayer.distributed.worker import TRANSPORT_ENV
@@ -127,6 +128,9 @@ class _GrpcMaster:
                 pass  # nothing was sent: the channel is gone, gRPC may still reach the master
             except CallError as e:
                 raise InternalError(None, None, f"RunStep on the master ({self.address}) failed: {e}") from None
+            except ChannelTimeout as e:
+                raise DeadlineExceededError(None, None, f"the master ({self.address}) did not answer before the "
+                                                        f"deadline: {e}") from None
             except ChannelError as e:  # the step may have run: never sent twice
                 raise UnavailableError(None, None, f"the master ({self.address}) is unavailable: {e}") from None
         if resp is None:

@@ -91,9 +91,12 @@ class StepTable:
         return key
 
     def store_ref(self, key, value):
-        """Hold ``value`` under a caller-chosen key (an upload)."""
+        """Hold ``value`` under a caller-chosen key (an upload); uploads nobody took are dropped after a while."""
+        now = time.monotonic()
         with self._lock:
-            self._refs[key] = (value, time.monotonic())
+            self._refs[key] = (value, now)
+            for k in [k for k, (_, t) in self._refs.items() if now - t > REF_TTL_SECONDS]:
+                del self._refs[k]
             self._ref_arrived.notify_all()
 
     def take_ref(self, key, timeout=0.0):

@@ -76,6 +76,7 @@ class Worker:
         self.register_count = 0  # partitions built (a cached handle does not count)
         self.channel_port = 0  # this server's tensor channel (set by the server that owns it)
         self._channels = {}  # task key -> ChannelClient, or _NO_CHANNEL (push with gRPC)
+        self._channel_lock = threading.Lock()
         self._task_of_key = {}
 
     # ---------------------------------------------------------------- peers
@@ -122,6 +123,14 @@ class Worker:
         client = self._channels.get(task_key)
         if client is not None and (client is _NO_CHANNEL or not client.broken):
             return None if client is _NO_CHANNEL else client
+        with self._channel_lock:  # one thread finds the channel again; the others take what it found
+            client = self._channels.get(task_key)
+            if client is not None and (client is _NO_CHANNEL or not client.broken):
+                return None if client is _NO_CHANNEL else client
+            return self._resolve_channel(task_key)
+
+    def _resolve_channel(self, task_key):
+        """Ask the task for its channel port (under ``_channel_lock``) and cache the client."""
         port = 0
         if os.environ.get(TRANSPORT_ENV, "").lower() != "grpc":
             port = self.peer(task_key).get_status().channel_port  # the peer's error (naming it) if unreachable
@@ -149,10 +158,13 @@ class Worker:
                 client.push(step_id, key, value, code)
             except StaleConnectionError:  # the peer restarted since: find its channel again and resend
                 client = self.channel(task_key)
-                if client is None:
-                    self.peer(task_key).push_tensor(step_id, key, value, code)
-                    return
-                client.push(step_id, key, value, code)
+                try:
+                    if client is not None:
+                        client.push(step_id, key, value, code)
+                        return
+                except StaleConnectionError:
+                    pass  # its channel cannot be reached from here: gRPC may still get through
+                self.peer(task_key).push_tensor(step_id, key, value, code)
         except ChannelError as e:
             raise UnavailableError(None, None, f"{task_name(*task_key)} "
                                                f"({self.cluster.task_address(*task_key)}) is unreachable: {e}") from None
@@ -167,8 +179,9 @@ class Worker:
         step = self.table.acquire(step_id)
         try:
             step.rendezvous.send(key, value)
-        except OpError:
-            pass  # the step was aborted here: nobody will take the tensor
+        except OpError as e:
+            if step.rendezvous.aborted is None:  # a duplicate: the step cannot be trusted any more
+                self.table.abort(step_id, e)
         finally:
             self.table.release(step)
 

@@ -13,7 +13,7 @@ False
 """
 
 import sys
-import time
+import threading
 
 FOLLOW_INTERVAL_S = 1.0
 
@@ -39,12 +39,14 @@ def follow_cluster(server, environ=None):
 
 def join_following_cluster(server, timeout=None, interval=FOLLOW_INTERVAL_S, environ=None):
     """``server.join()`` that follows restarted tasks every ``interval`` s meanwhile (a ps task must reach a
-    worker at its new port); True once the server is stopped, False if ``timeout`` s passed first."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        wait = interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic()))
-        if server.join(timeout=wait):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        follow_cluster(server, environ)
+    worker at its new port); True once the server is stopped, False if ``timeout`` s passed first.
+
+    The following runs on a daemon thread: a slow answer of resmgr never delays the return (and so the
+    process's exit) once the server is stopped.
+    """
+    def follow():
+        while not server.join(timeout=interval):
+            follow_cluster(server, environ)
+
+    threading.Thread(target=follow, name="follow-cluster", daemon=True).start()
+    return server.join(timeout=timeout)
