@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 import tasklayer as tf
-from tasklayer.training.cluster_follow import follow_cluster, join_following_cluster
+from tasklayer.training.cluster_follow import follow_cluster, join_following_cluster, wait_for_exit
 
 CLASSES, FEATURES, HIDDEN = 10, 784, 256
 CENTER_SCALE = 0.15  # class centers ~N(0, 0.15^2) per feature, unit noise: about 99% is the best reachable
@@ -106,19 +106,15 @@ def wait_for_workers(sess, model, count, timeout):
 
 
 def stop_ps(server, timeout=10.0):
-    """Ask every ps task to stop its server (best effort: one may be gone already), and wait until none serves:
-    the job ends when the chief exits, and a ps still exiting then would be stopped by the app master."""
+    """Ask every ps task to stop its server (best effort: one may be gone already), and wait until each ended:
+    the job ends when the chief exits, and the app master would stop a ps still exiting then."""
     follow_cluster(server)
     cluster = server.cluster_spec
     ps_tasks = [("ps", i) for i in cluster.task_indices("ps")]
     for (job, i), error in tf.train.shutdown_tasks(cluster, ps_tasks).items():
         print(f"could not stop /job:{job}/task:{i}: {error}", file=sys.stderr)
-    deadline = time.monotonic() + timeout
-    while len(tf.train.unreachable_tasks(cluster, ps_tasks, timeout=1.0)) < len(ps_tasks):
-        if time.monotonic() > deadline:
-            print("a ps task still serves after its Shutdown", file=sys.stderr)
-            return
-        time.sleep(0.1)
+    for job, i in wait_for_exit(ps_tasks, timeout):
+        print(f"/job:{job}/task:{i} still runs {timeout:g} s after its Shutdown", file=sys.stderr)
 
 
 def main(argv=None):

@@ -49,6 +49,16 @@ def _logs(client, app_id, task):
                      for stream in ("stdout", "stderr"))
 
 
+def _wait(cluster, client, app_id, timeout=100):
+    """The app's final report; on a timeout, an AssertionError carrying every task's logs."""
+    try:
+        return client.wait(app_id, timeout=timeout)
+    except yc.YarnflowError as e:
+        tasks = sorted({(c.role, c.task_index) for c in client.report(app_id).containers if c.role != "appmaster"})
+        logs = "\n".join(_logs(client, app_id, task) for task in tasks)
+        raise AssertionError(f"{e}\n{logs}\n{cluster.log_tails()}") from None
+
+
 def _accuracy(text):
     match = re.search(r"accuracy ([\d.]+) after (\d+) steps OK", text)
     assert match, text
@@ -66,7 +76,7 @@ def cluster(tmp_path):
 def test_train_mlp_with_four_workers_reaches_the_accuracy_bar(cluster, tmp_path):
     with cluster.client() as client:
         app_id = _submit(cluster, client, tmp_path / "ckpt", steps=150, workers=4)
-        report = client.wait(app_id, timeout=100)
+        report = _wait(cluster, client, app_id)
         assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
         accuracy, steps = _accuracy(client.log_text(app_id, "worker:0"))
         codes = {(c.role, c.task_index, c.attempt): c.status.exit_code for c in report.containers
@@ -91,10 +101,13 @@ def test_train_mlp_survives_a_killed_task(cluster, tmp_path, victim):
     checkpoints = tmp_path / "ckpt"
     with cluster.client() as client:
         app_id = _submit(cluster, client, checkpoints, steps=400)
-        wait_until(lambda: _checkpoint_step(checkpoints) >= 40, 60, "a checkpoint at step 40 or more", 0.2)
+        try:
+            wait_until(lambda: _checkpoint_step(checkpoints) >= 40, 60, "a checkpoint at step 40 or more", 0.2)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{_logs(client, app_id, ('worker', 0))}\n{cluster.log_tails()}") from None
         proc = wait_until(lambda: _task_process(app_id, *victim), 10, f"the process of {victim}")
         proc.send_signal(signal.SIGKILL)
-        report = client.wait(app_id, timeout=100)
+        report = _wait(cluster, client, app_id)
         assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
         attempts = sorted((c.attempt, c.status.exit_code) for c in report.containers
                           if (c.role, c.task_index) == victim)

@@ -37,6 +37,11 @@ def cluster_from_report(report):
 
 def current_cluster(environ=None, timeout=RPC_TIMEOUT_S):
     """The app's cluster now, from resmgr (``YARNFLOW_RESMGR``, ``YARNFLOW_APP_ID``, ``YARNFLOW_APP_TOKEN``)."""
+    return cluster_from_report(application_report(environ, timeout))
+
+
+def application_report(environ=None, timeout=RPC_TIMEOUT_S):
+    """This app's ``ApplicationReport`` from resmgr, asked with the app's own token (ValueError outside an app)."""
     from protos import resmgr_pb2, resmgr_pb2_grpc
     from yarnflow import auth, rpc
     env = os.environ if environ is None else environ
@@ -48,10 +53,9 @@ def current_cluster(environ=None, timeout=RPC_TIMEOUT_S):
     channel = rpc.channel(env["YARNFLOW_RESMGR"], auth.app_metadata(app_id, env["YARNFLOW_APP_TOKEN"]))
     try:
         stub = resmgr_pb2_grpc.ApplicationClientStub(channel)
-        report = stub.GetApplicationReport(resmgr_pb2.GetApplicationReportRequest(app_id=app_id), timeout=timeout)
+        return stub.GetApplicationReport(resmgr_pb2.GetApplicationReportRequest(app_id=app_id), timeout=timeout)
     finally:
         channel.close()
-    return cluster_from_report(report)
 
 
 def update_server_cluster(server, cluster):

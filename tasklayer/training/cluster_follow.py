@@ -1,7 +1,9 @@
 """Following tasks that moved: under yarnflow a restarted task gets a fresh container and a new port, which the
 other tasks learn from resmgr (``tasklayer.train.cluster_refresh``). ``follow_cluster`` points a running
 ``tf.train.Server`` at where every task runs now (``MonitoredTrainingSession(server=...)`` calls it before it
-recreates a session); ``join_following_cluster`` is a ps task's ``server.join()`` that keeps doing so.
+recreates a session); ``join_following_cluster`` is a ps task's ``server.join()`` that keeps doing so;
+``wait_for_exit`` lets a chief that stopped the ps tasks end only after they did (the app master stops, with
+SIGTERM, any task still running once the workers are done).
 
 >>> import tasklayer as tf
 >>> server = tf.train.Server.create_local_server()
@@ -9,11 +11,14 @@ recreates a session); ``join_following_cluster`` is a ps task's ``server.join()`
 []
 >>> join_following_cluster(server, timeout=0.01)
 False
+>>> wait_for_exit([("ps", 0)], environ={})
+[]
 >>> server.stop()
 """
 
 import sys
 import threading
+import time
 
 FOLLOW_INTERVAL_S = 1.0
 
@@ -50,3 +55,32 @@ def join_following_cluster(server, timeout=None, interval=FOLLOW_INTERVAL_S, env
 
     threading.Thread(target=follow, name="follow-cluster", daemon=True).start()
     return server.join(timeout=timeout)
+
+
+def wait_for_exit(tasks, timeout=10.0, environ=None):
+    """Wait until the latest attempt of each ``(job, index)`` of this app has ended (its container is
+    complete, as resmgr reports it); the tasks still running after ``timeout`` s. Outside an app: [] at once."""
+    from protos import common_pb2
+    from tasklayer.train import cluster_refresh
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            report = cluster_refresh.application_report(environ)
+        except ValueError:
+            return []  # not a task of a yarnflow app: nothing to ask
+        except Exception as e:  # noqa: BLE001 - resmgr briefly unreachable: ask again
+            print(f"could not ask resmgr whether tasks ended: {e}", file=sys.stderr, flush=True)
+            report = None
+        if report is not None:
+            latest = {}
+            for c in report.containers:
+                key = (c.role, c.task_index)
+                if key in set(tasks) and (key not in latest or c.attempt > latest[key].attempt):
+                    latest[key] = c
+            running = [t for t in tasks if t not in latest
+                       or latest[t].status.state != common_pb2.CONTAINER_COMPLETE]
+            if not running:
+                return []
+        if time.monotonic() > deadline:
+            return running if report is not None else list(tasks)
+        time.sleep(0.1)
