@@ -242,9 +242,10 @@ class _Lane:
         self._poll = None
         self.lock = threading.Lock()
 
-    def send(self, head, data):
-        """Write one frame (under ``lock``); connects on first use. StaleConnectionError when the peer closed
-        the connection since the last frame: the peer never writes on it, so readable means closed."""
+    def send(self, head, data, timeout=None):
+        """Write one frame (under ``lock``) within ``timeout`` s (None: no limit); connects on first use.
+        StaleConnectionError when the peer closed the connection since the last frame: the peer never writes on
+        it, so readable means closed. ``socket.timeout`` when the peer stopped reading (a hung process)."""
         if self._sock is None:
             try:
                 sock = socket.create_connection(self._addr, timeout=self._timeout)
@@ -257,11 +258,27 @@ class _Lane:
             self._poll.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
         elif self._poll.poll(0):
             raise StaleConnectionError(f"{self._addr[0]}:{self._addr[1]} closed the tensor channel")
-        if len(data) <= 65536:  # one system call for a small frame
-            self._sock.sendall(head + data.tobytes() if len(data) else head)
-        else:
-            self._sock.sendall(head)
-            self._sock.sendall(data)
+        sock = self._sock
+        if timeout is not None:  # sendall's timeout bounds the whole frame, not each system call
+            sock.settimeout(max(timeout, 1e-3))
+        try:
+            if len(data) <= 65536:  # one system call for a small frame
+                sock.sendall(head + data.tobytes() if len(data) else head)
+            else:
+                sock.sendall(head)
+                sock.sendall(data)
+        finally:
+            if timeout is not None and self._sock is sock:
+                sock.settimeout(None)
+
+    def interrupt(self):
+        """Wake a ``send`` blocked on this connection from another thread (it fails); the next send reconnects."""
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self):
         """Close the connection (the next send reconnects)."""
@@ -294,22 +311,36 @@ class ChannelClient:
             self.broken = True
             raise
 
-    def push(self, step_id, key, value, code=0):
-        """Send ``value`` under ``(step_id, key)``; ChannelError if the peer cannot be reached."""
+    def push(self, step_id, key, value, code=0, timeout=None):
+        """Send ``value`` under ``(step_id, key)`` within ``timeout`` s (None: no limit); ChannelTimeout when
+        the peer stopped reading, ChannelError if it cannot be reached."""
         arr = as_contiguous(value)
         head, data = encode_header(step_id, key, arr, code)
         lane = self._bulk if len(data) >= BULK_BYTES else self._small
         with lane.lock:
             try:
-                lane.send(head, data)
+                lane.send(head, data, timeout)
             except StaleConnectionError:
                 lane.close()
                 self.broken = True
                 raise
+            except socket.timeout:
+                lane.close()  # a half-written frame must never be followed by another on this connection
+                self.broken = True
+                raise ChannelTimeout(f"pushing {key!r} ({len(data)} bytes) to {self.address}: the peer took "
+                                     f"none of it for {timeout:g} s") from None
             except OSError as e:
                 lane.close()  # a half-written frame must never be followed by another on this connection
                 self.broken = True
                 raise ChannelError(f"pushing {key!r} to {self.address} failed: {e}") from None
+
+    def interrupt(self):
+        """Fail every push and call in progress on this channel now, from any thread (the peer stopped
+        answering); the channel is marked broken, so the worker finds the peer's channel anew next time."""
+        self.broken = True
+        for lane in (self._small, self._bulk):
+            lane.interrupt()
+        self._caller.interrupt()
 
     def close(self):
         """Close every connection."""
@@ -336,6 +367,7 @@ class ChannelCaller:
         self._addr = (host, int(port))
         self._connect_timeout = connect_timeout
         self._idle = []
+        self._busy = set()  # sockets of calls in progress (``interrupt`` wakes them)
         self._lock = threading.Lock()
 
     def _connection(self):
@@ -360,6 +392,8 @@ class ChannelCaller:
         except OSError as e:
             raise StaleConnectionError(f"cannot reach {self.address}: {e}") from None
         sock, rfile, _ = conn
+        with self._lock:
+            self._busy.add(sock)
         try:
             sock.settimeout(timeout)
             sock.sendall(_message_frame(_CALL, method, payload))
@@ -372,6 +406,9 @@ class ChannelCaller:
             rfile.close()
             sock.close()
             raise ChannelError(f"call {method} to {self.address} failed: {e}") from None
+        finally:
+            with self._lock:
+                self._busy.discard(sock)
         if not isinstance(reply, _Message) or reply[0] != _REPLY:
             rfile.close()
             sock.close()
@@ -381,6 +418,16 @@ class ChannelCaller:
         if reply[3]:
             raise CallError(reply[2].decode(errors="replace"))
         return reply[2]
+
+    def interrupt(self):
+        """Fail the calls in progress now (their connections are shut down), from any thread."""
+        with self._lock:
+            busy = list(self._busy)
+        for sock in busy:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self):
         """Close the idle connections."""

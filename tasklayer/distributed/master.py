@@ -19,6 +19,7 @@ from engine.passes.partition import partition
 from engine.passes.placement import place
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
+from tasklayer.distributed import liveness
 from tasklayer.distributed.channel import CallError, ChannelError, ChannelTimeout, StaleConnectionError
 from tasklayer.distributed.transport import PUSH_BYTES, as_contiguous
 from tasklayer.distributed.worker import DEFAULT_STEP_TIMEOUT, task_name
@@ -80,6 +81,12 @@ class Master:
         # server's, so such calls never queue behind (or starve) local partitions and registrations.
         self._call_pool = concurrent.futures.ThreadPoolExecutor(256, thread_name_prefix="master-call")
         self._session_ids = itertools.count(1)
+        # A remote task that stops answering mid-step fails the step in seconds, not at its deadline.
+        self._liveness = liveness.LivenessMonitor(self._probe, *liveness.settings())
+
+    def close(self):
+        """Stop watching steps (the server is stopping)."""
+        self._liveness.stop()
 
     # ---------------------------------------------------------------- sessions
     def create_session(self, graph_def, version, transfer_dtype=None):
@@ -222,6 +229,16 @@ class Master:
                                           part.fetches, part.targets, timeout, wire)]
         deadline = time.monotonic() + timeout
         done = queue.SimpleQueue()
+        remote = {run.part.task for run in runs if run.client is not None}
+        if not remote:
+            return self._run_watched(runs, step_id, feeds, timeout, wire, deadline, done)
+        watch = self._liveness.watch(remote, lambda task, cause: self._lost(runs, step_id, task, cause, done))
+        try:
+            return self._run_watched(runs, step_id, feeds, timeout, wire, deadline, done)
+        finally:
+            self._liveness.unwatch(watch)
+
+    def _run_watched(self, runs, step_id, feeds, timeout, wire, deadline, done):
         calls = {}
         local = [i for i, run in enumerate(runs) if run.client is None]
         # One local partition runs inline on this (the RPC handler's) thread once the remote ones are sent:
@@ -236,7 +253,7 @@ class Master:
                                         {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout, wire)
             else:
                 try:
-                    feed = [self._feed_out(run, step_id, n, feeds[n]) for n in part.feeds]
+                    feed = [self._feed_out(run, step_id, n, feeds[n], deadline) for n in part.feeds]
                     channel = self.worker.channel(run.part.task)
                 except OpError as e:
                     self._abort(runs, step_id, e)
@@ -276,6 +293,9 @@ class Master:
                 slow = ", ".join(f"{runs[i].task} ({runs[i].address})" for i in sorted(pending))
                 errors.append((DeadlineExceededError(None, None, f"step did not finish within {timeout:g} s; "
                                                                  f"still running on {slow}"), 0.0))
+                break
+            if i < 0:  # a remote task stopped answering (see _lost): the step is already aborted
+                errors.insert(0, (fut.exception(), time.monotonic()))
                 break
             pending.discard(i)
             try:
@@ -336,14 +356,31 @@ class Master:
         return [run.client.recv_tensor(0, nt.ref_key, timeout) if nt.ref_key else tensor_codec.from_proto(nt.tensor)
                 for nt in resp.tensor]
 
-    def _feed_out(self, run, step_id, name, value):
+    def _feed_out(self, run, step_id, name, value, deadline):
         """A feed of a remote partition: inline when small, else pushed to its task before the RunGraph."""
         arr = as_contiguous(value)
         if arr.nbytes <= PUSH_BYTES:
             return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
         key = f"feed/{run.handle}/{name}"  # two partitions on one task may both be fed the same tensor
-        self.worker.push(run.part.task, step_id, key, arr, crossing=False)  # feeds go at full precision
+        self.worker.push(run.part.task, step_id, key, arr, crossing=False,  # feeds go at full precision
+                         timeout=deadline - time.monotonic())
         return pb.NamedTensor(name=name, ref_key=key, pushed=True)
+
+    def _probe(self, task_key, timeout):
+        """Raise unless ``task_key`` answers a status call within ``timeout`` s (see ``liveness``)."""
+        self.worker.peer(task_key).get_status(timeout=timeout)
+
+    def _lost(self, runs, step_id, task_key, cause, done):
+        """A remote task of a running step stopped answering: abort the step and wake whatever waits on it."""
+        run = next(r for r in runs if r.part.task == task_key)
+        error = UnavailableError(None, None, f"{run.task} ({run.address}) stopped answering: no reply to a status "
+                                             f"probe within {self._liveness.probe_timeout:g} s; the step was "
+                                             f"cancelled ({type(cause).__name__})")
+        self._abort(runs, step_id, error)
+        self.worker.interrupt_channel(task_key)  # a push or call blocked on the lost task fails now
+        fut = concurrent.futures.Future()
+        fut.set_exception(error)
+        done.put((-1, fut))
 
     def _abort(self, runs, step_id, error):
         """Cancel the step everywhere: pending receives fail, executors stop."""

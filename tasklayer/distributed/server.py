@@ -11,6 +11,7 @@ from tasklayer.distributed.master_service import MasterServicer
 from tasklayer.distributed.worker import Worker
 from tasklayer.distributed.worker_service import WorkerServicer
 from yarnflow import rpc
+from yarnflow.errors import YarnflowError
 
 _LOCAL = {}  # port -> TaskServer running in this process
 _LOCAL_LOCK = threading.Lock()
@@ -25,7 +26,11 @@ class TaskServer:
         address = cluster.task_address(job, self.index)  # ValueError naming an unknown job/task
         self.host, port = address.rsplit(":", 1)
         self._grpc = rpc.make_server(max_workers=256)
-        bound = rpc.bind(self._grpc, "0.0.0.0", int(port))  # YarnflowError when the port is taken
+        try:
+            bound = rpc.bind(self._grpc, "0.0.0.0", int(port))
+        except YarnflowError as exc:  # say which task could not start, and the address its spec gave it
+            raise YarnflowError(f"cannot start /job:{job}/task:{self.index}: port {port} of {address} is in use "
+                                f"({exc})") from None
         self.address = f"{self.host}:{bound}"
         if bound != int(port):  # port 0 picked a free port: the cluster must say where we really are
             from tasklayer.train.cluster_spec import ClusterSpec
@@ -90,6 +95,7 @@ class TaskServer:
         if self._channel is not None:
             self.worker.abort_all(CancelledError(None, None, f"{self.worker.task} is stopping"))
             self._channel.stop()  # its calls in progress end now that their steps are aborted
+        self.master.close()
         self.worker.close()
         self._stopped.set()
 

@@ -5,14 +5,15 @@ has none), so every receive waits on this process's own table."""
 import os
 import random
 import threading
+import time
 
 from engine import device_spec
-from engine.errors import InvalidArgumentError, NotFoundError, OpError, UnavailableError
+from engine.errors import DeadlineExceededError, InvalidArgumentError, NotFoundError, OpError, UnavailableError
 from engine.executor import Executor
 from engine.rendezvous import Rendezvous, parse_key
 from engine.resource_mgr import ResourceMgr
 from tasklayer.distributed import lossy
-from tasklayer.distributed.channel import ChannelClient, ChannelError, StaleConnectionError
+from tasklayer.distributed.channel import ChannelClient, ChannelError, ChannelTimeout, StaleConnectionError
 from tasklayer.distributed.step_table import StepTable
 from tasklayer.distributed.worker_client import RemoteWorker
 
@@ -32,10 +33,11 @@ class StepRendezvous(Rendezvous):
     """A step's rendezvous as one partition sees it: a tensor for this process stays in its table, one for
     another task is pushed there; every receive waits on this process's table."""
 
-    def __init__(self, worker, step, wire=None):
+    def __init__(self, worker, step, wire=None, deadline=None):
         self._worker = worker
         self._step = step
         self._wire = wire  # lossy transfer of float32 tensors between tasks ("float16"/"bfloat16"), or None
+        self._deadline = deadline  # time.monotonic() by which the step must end (a push never outlives it)
 
     def send(self, key, value):
         """Publish a tensor this partition produced: locally, or pushed to the task whose _Recv takes it."""
@@ -43,7 +45,8 @@ class StepRendezvous(Rendezvous):
         if task == self._worker.task_key:
             self._step.rendezvous.send(key, value)
         else:
-            self._worker.push(task, self._step.step_id, key, value, self._wire)
+            timeout = None if self._deadline is None else self._deadline - time.monotonic()
+            self._worker.push(task, self._step.step_id, key, value, self._wire, timeout=timeout)
 
     def recv(self, key, timeout=None):
         """The tensor under ``key``, sent in this process or pushed here by another task."""
@@ -80,7 +83,6 @@ class Worker:
         self._task_of_key = {}
 
     # ---------------------------------------------------------------- peers
-
     def forget_peers(self, keys):
         """Close and drop the cached clients of ``keys`` (task keys or addresses), so the next call dials anew."""
         with self._lock:
@@ -89,6 +91,7 @@ class Worker:
         for client in clients:
             if client is not None and client is not _NO_CHANNEL:
                 client.close()
+
     def peer(self, task_key):
         """The client of another task of the cluster (``task_key`` = ``(job, index)``)."""
         client = self._peers.get(task_key)
@@ -142,9 +145,10 @@ class Worker:
             old.close()
         return None if client is _NO_CHANNEL else client
 
-    def push(self, task_key, step_id, key, value, wire=None, crossing=True):
-        """Send a step's tensor to the task whose _Recv takes it (float32 compressed when ``wire`` says so);
-        ``crossing`` counts it as a graph edge crossing (a feed the master forwards is not one)."""
+    def push(self, task_key, step_id, key, value, wire=None, crossing=True, timeout=None):
+        """Send a step's tensor to the task whose _Recv takes it (float32 compressed when ``wire`` says so)
+        within ``timeout`` s (the step's deadline); ``crossing`` counts it as a graph edge crossing (a feed the
+        master forwards is not one)."""
         value, code = lossy.compress(value, wire) if wire else (value, 0)
         if crossing:
             with self._lock:
@@ -155,19 +159,28 @@ class Worker:
             return
         try:
             try:
-                client.push(step_id, key, value, code)
+                client.push(step_id, key, value, code, timeout)
             except StaleConnectionError:  # the peer restarted since: find its channel again and resend
                 client = self.channel(task_key)
                 try:
                     if client is not None:
-                        client.push(step_id, key, value, code)
+                        client.push(step_id, key, value, code, timeout)
                         return
                 except StaleConnectionError:
                     pass  # its channel cannot be reached from here: gRPC may still get through
                 self.peer(task_key).push_tensor(step_id, key, value, code)
+        except ChannelTimeout as e:
+            raise DeadlineExceededError(None, None, f"{task_name(*task_key)} ({self.cluster.task_address(*task_key)}) "
+                                                    f"took no data before the step's deadline: {e}") from None
         except ChannelError as e:
             raise UnavailableError(None, None, f"{task_name(*task_key)} "
                                                f"({self.cluster.task_address(*task_key)}) is unreachable: {e}") from None
+
+    def interrupt_channel(self, task_key):
+        """Fail every push and call in progress to ``task_key`` now (it stopped answering)."""
+        client = self._channels.get(task_key)
+        if client is not None and client is not _NO_CHANNEL:
+            client.interrupt()
 
     def deliver(self, step_id, key, value, code=0):
         """A tensor pushed here by another task: into its step's table (step 0: held by reference)."""
@@ -212,13 +225,14 @@ class Worker:
         if executor is None:
             raise NotFoundError(None, None, f"graph handle {handle!r} is not registered on {self.task} "
                                             "(the task may have restarted)")
+        timeout = timeout or DEFAULT_STEP_TIMEOUT
         step = self.table.acquire(step_id)
         try:
             if step.rendezvous.aborted is not None:
                 raise step.rendezvous.aborted
-            return executor.run(feeds=feeds, fetches=fetches, targets=targets,
-                                rendezvous=StepRendezvous(self, step, wire), step_id=step_id, cancel=step.cancel,
-                                timeout=timeout or DEFAULT_STEP_TIMEOUT)
+            rendezvous = StepRendezvous(self, step, wire, time.monotonic() + timeout)
+            return executor.run(feeds=feeds, fetches=fetches, targets=targets, rendezvous=rendezvous,
+                                step_id=step_id, cancel=step.cancel, timeout=timeout)
         except OpError as e:
             self.table.abort(step_id, e)
             raise
