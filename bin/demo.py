@@ -1,6 +1,7 @@
 """``./dev demo``: a local cluster, the map/reduce mean app submitted to it, the answer printed and checked."""
 
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -13,11 +14,17 @@ from yarnflow.errors import YarnflowError
 APP = pathlib.Path(__file__).resolve().parent.parent / "examples" / "mapreduce_mean_app.py"
 
 
-def run_demo(nodes=2, workers=2, values=1_000_000, echo=print):
-    """Bring a throw-away local cluster up, run the mean app on it, return True when its answer checks out."""
-    home = tempfile.mkdtemp(prefix="yarnflow-demo-")
+def run_demo(nodes=2, workers=2, values=1_000_000, echo=print, home=None, port_base=local_cluster.LOCAL_PORT_BASE):
+    """Bring a throw-away local cluster up (under ``home``, else a fresh temporary folder, removed when the
+    answer checks out), run the mean app on it, return True when its answer checks out."""
+    for name, value, least in (("--nodes", nodes, 1), ("--workers", workers, 1), ("--values", values, workers)):
+        if value < least:
+            raise YarnflowError(f"{name} must be >= {least}, got {value}")
+    throwaway = home is None
+    home = tempfile.mkdtemp(prefix="yarnflow-demo-") if throwaway else str(home)
     echo(f"starting a local cluster of {nodes} nodes under {home}")
-    info, _ = local_cluster.up(nodes=nodes, home=home)
+    info, _ = local_cluster.up(nodes=nodes, home=home, port_base=port_base)
+    ok = False
     try:
         with yf_client.Client(resmgr=info["resmgr"], secret_file=info["secret_file"]) as client:
             root, entry = yf_client.resolve_entry(APP)
@@ -32,10 +39,15 @@ def run_demo(nodes=2, workers=2, values=1_000_000, echo=print):
             if not yf_client.succeeded(report):
                 echo(f"the app did not succeed: {report.diagnostics}")
                 return False
-            return answer.endswith("OK")
+            ok = answer.endswith("OK")
+            return ok
     finally:
         local_cluster.down(home)
-        echo("local cluster stopped")
+        if throwaway and ok:
+            shutil.rmtree(home, ignore_errors=True)
+            echo("local cluster stopped and removed")
+        else:
+            echo(f"local cluster stopped; its logs stay under {home}")
 
 
 @click.command()

@@ -1,5 +1,7 @@
 """Unit tests without sockets: ClusterSpec, replica_device_setter, placement, partitioning, tensor chunks."""
 
+import doctest
+import importlib
 import json
 
 import numpy as np
@@ -44,6 +46,31 @@ def test_cluster_spec_rejects_malformed_address(bad):
         ClusterSpec({"w": [bad]})
 
 
+@pytest.mark.parametrize("bad", ["a..b:1", "-host:1", "host-:1", "localhost:02222", "x:65536",
+                                 "1.2.3:4", "256.1.1.1:2", "[::1:2", "[::g]:1", "::1:2", "a" * 64 + ":1"])
+def test_cluster_spec_rejects_loose_address_naming_job_task_and_address(bad):
+    with pytest.raises(ValueError) as info:
+        ClusterSpec({"ps": ["ok:1"], "worker": {0: "ok:2", 3: bad}})
+    assert "/job:worker/task:3" in str(info.value) and repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("good", ["localhost:0", "localhost:2222", "my-host.example.com:65535", "10.0.0.1:80",
+                                  "[::1]:2222", "[fe80::1]:1", "w0:1", "0.0.0.0:1", "proj_worker_1:2222"])
+def test_cluster_spec_accepts_hostnames_ipv4_bracketed_ipv6_and_port_zero(good):
+    # port 0 stays: create_local_server asks the OS for a free port with localhost:0
+    assert ClusterSpec({"w": [good]}).task_address("w", 0) == good
+
+
+def test_cluster_spec_duplicate_task_index_is_an_error():
+    with pytest.raises(ValueError, match=r"duplicate task index 0 of job 'w'"):
+        ClusterSpec({"w": {0: "a:1", "0": "b:1"}})
+
+
+@pytest.mark.parametrize("module", ["tasklayer.train.cluster_spec", "tasklayer.train.device_setter"])
+def test_cluster_spec_and_device_setter_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
 def test_cluster_spec_from_env_prefers_yarnflow_then_tf_config():
     env = {"YARNFLOW_CLUSTER": json.dumps({"worker": ["a:1", "b:2"]}), "YARNFLOW_JOB_NAME": "worker",
            "YARNFLOW_TASK_INDEX": "1", "TF_CONFIG": json.dumps({"cluster": {"x": ["c:3"]},
@@ -73,6 +100,16 @@ def test_replica_device_setter_round_robin_on_ps():
     assert replica_device_setter(ps_tasks=0) is None
     assert replica_device_setter(ps_tasks=1, worker_device="/job:worker/task:1")(_Op("Mul")) == "/job:worker/task:1"
 
+
+
+def test_replica_device_setter_round_robins_over_sparse_ps_indices():
+    setter = replica_device_setter(cluster={"ps": {0: "a:1", 2: "b:2", 5: "c:3"}, "worker": ["w:1"]})
+    assert [setter(_Op("VariableV2")) for _ in range(4)] == ["/job:ps/task:0", "/job:ps/task:2", "/job:ps/task:5",
+                                                             "/job:ps/task:0"]
+    setter = replica_device_setter(cluster=ClusterSpec({"ps": {1: "a:1"}, "worker": ["w:1"]}))
+    assert setter(_Op("VariableV2")) == setter(_Op("VarHandleOp")) == "/job:ps/task:1"
+    setter = replica_device_setter(ps_tasks=3)  # no cluster: tasks 0..2, as before
+    assert [setter(_Op("VariableV2")) for _ in range(4)][-2:] == ["/job:ps/task:2", "/job:ps/task:0"]
 
 # ---------------------------------------------------------------- placement
 def _graph(*nodes):

@@ -1,18 +1,57 @@
 """``tf.train.ClusterSpec``: the jobs of a cluster and the ``host:port`` of each of their tasks."""
 
+import ipaddress
 import json
 import os
 import re
 
-_ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
+_HOST_PORT = re.compile(r"^(\[[^\]]*\]|[^:\[\]]*):([0-9]*)$")
+# RFC 1123: letters, digits and inner hyphens, 1-63 characters a label, 253 in all; underscores too, as in the
+# names Docker Compose gives containers (resolvable on their network, and what ``socket.getfqdn()`` may answer)
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_PORT = re.compile(r"^(0|[1-9][0-9]{0,4})$")  # no leading zeros; 0 = a free port (create_local_server)
+
+
+def _host_problem(host):
+    """Why ``host`` is no hostname, IPv4 address or bracketed IPv6 address; None when it is one."""
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"{host} is not an IPv6 address"
+        return None
+    if not host:
+        return "the host is empty"
+    labels = host.split(".")
+    if labels[-1].isdigit():  # all-numeric: must be a whole IPv4 address, not a hostname
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"{host} is not an IPv4 address"
+        return None
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        return f"{host} is not a hostname (RFC 1123: labels of letters, digits, '_' and inner '-', joined by '.')"
+    return None
 
 
 def validate_address(address, job="?", index="?"):
-    """Return ``address`` if it is ``host:port``, else ValueError naming the job, task and address."""
-    m = _ADDRESS.match(address) if isinstance(address, str) else None
-    if not m or int(m.group(2)) > 65535:
-        raise ValueError(f"malformed address {address!r} for /job:{job}/task:{index}: expected HOST:PORT "
-                         "with a port in 0-65535")
+    """Return ``address`` if it is ``host:port``, else ValueError naming the job, task and address.
+
+    >>> validate_address("[::1]:2222"), validate_address("10.0.0.1:80")
+    ('[::1]:2222', '10.0.0.1:80')
+    >>> validate_address("a..b:1", "ps", 0)
+    Traceback (most recent call last):
+    ValueError: malformed address 'a..b:1' for /job:ps/task:0: a..b is not a hostname (RFC 1123: ...
+    """
+    m = _HOST_PORT.match(address) if isinstance(address, str) else None
+    if not m:
+        problem = "expected HOST:PORT (an IPv6 host in brackets: [::1]:2222)"
+    elif not _PORT.match(m.group(2)) or int(m.group(2)) > 65535:
+        problem = f"port {m.group(2)!r} is not a number in 1-65535 without leading zeros (or 0: any free port)"
+    else:
+        problem = _host_problem(m.group(1))
+    if problem:
+        raise ValueError(f"malformed address {address!r} for /job:{job}/task:{index}: {problem}")
     return address
 
 
@@ -46,6 +85,9 @@ class ClusterSpec:
                         raise ValueError(f"malformed task index {index!r} of job {job!r}") from None
                     if index < 0:
                         raise ValueError(f"negative task index {index} of job {job!r}")
+                    if index in items:  # 0 and "0" (JSON keys are strings): one would silently win
+                        raise ValueError(f"duplicate task index {index} of job {job!r}: {items[index]!r} and "
+                                         f"{address!r}")
                     items[index] = address
             elif isinstance(tasks, (list, tuple)):
                 items = dict(enumerate(tasks))

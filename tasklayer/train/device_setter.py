@@ -9,15 +9,15 @@ STANDARD_PS_OPS = ("Variable", "VariableV2", "AutoReloadVariable", "MutableHashT
 
 
 class _RoundRobin:
-    """Chooses ps tasks in turn."""
+    """Chooses ps tasks in turn, from ``indices`` (a sparse job's tasks need not be 0..n-1)."""
 
-    def __init__(self, num_tasks):
-        self._num_tasks = num_tasks
+    def __init__(self, indices):
+        self._indices = list(indices)
         self._next = 0
 
     def __call__(self, unused_op):
-        task = self._next
-        self._next = (self._next + 1) % self._num_tasks
+        task = self._indices[self._next]
+        self._next = (self._next + 1) % len(self._indices)
         return task
 
 
@@ -30,17 +30,24 @@ def replica_device_setter(ps_tasks=0, ps_device="/job:ps", worker_device="/job:w
     >>> f(Op()), f(Op())
     ('/job:ps/task:0', '/job:ps/task:1')
 
+    With a ``cluster``, the turns go over the ps job's own task indices (sparse ones included):
+
+    >>> f = replica_device_setter(cluster={"ps": {0: "a:1", 2: "b:2"}, "worker": ["w:1"]})
+    >>> f(Op()), f(Op()), f(Op())
+    ('/job:ps/task:0', '/job:ps/task:2', '/job:ps/task:0')
+
     Returns None (no placement) when there are no ps tasks, as TF does.
     """
+    ps_indices = range(ps_tasks)
     if cluster is not None:
         from tasklayer.train.cluster_spec import ClusterSpec
         cluster = cluster if isinstance(cluster, ClusterSpec) else ClusterSpec(cluster)
         ps_job = device_spec.DeviceSpec.parse(ps_device).job or "ps"
-        ps_tasks = cluster.num_tasks(ps_job) if ps_job in cluster.jobs else 0
-    if ps_tasks == 0:
+        ps_indices = cluster.task_indices(ps_job) if ps_job in cluster.jobs else []
+    if not ps_indices:
         return None
     ps_ops = tuple(ps_ops) if ps_ops is not None else STANDARD_PS_OPS
-    strategy = ps_strategy or _RoundRobin(ps_tasks)
+    strategy = ps_strategy or _RoundRobin(ps_indices)
     worker_spec = device_spec.DeviceSpec.parse(worker_device)
 
     def choose_device(op):
