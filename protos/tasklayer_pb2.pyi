@@ -8,18 +8,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class NamedTensor(_message.Message):
-    __slots__ = ("name", "tensor", "ref_key", "ref_address", "pushed")
+    __slots__ = ("name", "tensor", "ref_key", "ref_address", "pushed", "routed")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     REF_KEY_FIELD_NUMBER: _ClassVar[int]
     REF_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PUSHED_FIELD_NUMBER: _ClassVar[int]
+    ROUTED_FIELD_NUMBER: _ClassVar[int]
     name: str
     tensor: _graph_pb2.TensorProto
     ref_key: str
     ref_address: str
     pushed: bool
-    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[_graph_pb2.TensorProto, _Mapping]] = ..., ref_key: _Optional[str] = ..., ref_address: _Optional[str] = ..., pushed: _Optional[bool] = ...) -> None: ...
+    routed: bool
+    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[_graph_pb2.TensorProto, _Mapping]] = ..., ref_key: _Optional[str] = ..., ref_address: _Optional[str] = ..., pushed: _Optional[bool] = ..., routed: _Optional[bool] = ...) -> None: ...
+
+class FeedRoute(_message.Message):
+    __slots__ = ("feed", "channel", "key", "begin", "size")
+    FEED_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    BEGIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    feed: str
+    channel: str
+    key: str
+    begin: _containers.RepeatedScalarFieldContainer[int]
+    size: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, feed: _Optional[str] = ..., channel: _Optional[str] = ..., key: _Optional[str] = ..., begin: _Optional[_Iterable[int]] = ..., size: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class StepError(_message.Message):
     __slots__ = ("code", "message", "node_name", "op_type")
@@ -74,28 +90,42 @@ class ExtendSessionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class RunStepRequest(_message.Message):
-    __slots__ = ("session_handle", "graph_version", "feed", "fetch", "target", "options")
+    __slots__ = ("session_handle", "graph_version", "feed", "fetch", "target", "options", "step_id", "routes_id", "want_routes", "abandon")
     SESSION_HANDLE_FIELD_NUMBER: _ClassVar[int]
     GRAPH_VERSION_FIELD_NUMBER: _ClassVar[int]
     FEED_FIELD_NUMBER: _ClassVar[int]
     FETCH_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    STEP_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_ID_FIELD_NUMBER: _ClassVar[int]
+    WANT_ROUTES_FIELD_NUMBER: _ClassVar[int]
+    ABANDON_FIELD_NUMBER: _ClassVar[int]
     session_handle: str
     graph_version: int
     feed: _containers.RepeatedCompositeFieldContainer[NamedTensor]
     fetch: _containers.RepeatedScalarFieldContainer[str]
     target: _containers.RepeatedScalarFieldContainer[str]
     options: RunOptions
-    def __init__(self, session_handle: _Optional[str] = ..., graph_version: _Optional[int] = ..., feed: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., fetch: _Optional[_Iterable[str]] = ..., target: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[RunOptions, _Mapping]] = ...) -> None: ...
+    step_id: int
+    routes_id: int
+    want_routes: bool
+    abandon: bool
+    def __init__(self, session_handle: _Optional[str] = ..., graph_version: _Optional[int] = ..., feed: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., fetch: _Optional[_Iterable[str]] = ..., target: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[RunOptions, _Mapping]] = ..., step_id: _Optional[int] = ..., routes_id: _Optional[int] = ..., want_routes: _Optional[bool] = ..., abandon: _Optional[bool] = ...) -> None: ...
 
 class RunStepResponse(_message.Message):
-    __slots__ = ("tensor", "error")
+    __slots__ = ("tensor", "error", "route", "routes_id", "stale_routes")
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_ID_FIELD_NUMBER: _ClassVar[int]
+    STALE_ROUTES_FIELD_NUMBER: _ClassVar[int]
     tensor: _containers.RepeatedCompositeFieldContainer[NamedTensor]
     error: StepError
-    def __init__(self, tensor: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., error: _Optional[_Union[StepError, _Mapping]] = ...) -> None: ...
+    route: _containers.RepeatedCompositeFieldContainer[FeedRoute]
+    routes_id: int
+    stale_routes: bool
+    def __init__(self, tensor: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ..., error: _Optional[_Union[StepError, _Mapping]] = ..., route: _Optional[_Iterable[_Union[FeedRoute, _Mapping]]] = ..., routes_id: _Optional[int] = ..., stale_routes: _Optional[bool] = ...) -> None: ...
 
 class CloseSessionRequest(_message.Message):
     __slots__ = ("session_handle",)

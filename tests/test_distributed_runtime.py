@@ -106,6 +106,52 @@ def test_200mb_tensor_moves_between_tasks_bit_exact(cluster):
         del out, data
 
 
+def test_200mb_tensor_crosses_a_send_recv_edge_bit_exact(cluster):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [50_000_000])
+        with tf.device("/job:local/task:0"):
+            produced = tf.identity(x)  # made on task 0 ...
+        with tf.device("/job:local/task:1"):
+            consumed = tf.identity(produced)  # ... taken by a _Recv on task 1
+        data = np.frombuffer(np.random.bytes(200_000_000), dtype=np.float32)
+        before = cluster.status("local", 0).recv_tensor_count
+        with tf.Session(cluster.target("local", 0)) as sess:
+            out = sess.run(consumed, {x: data})
+        assert cluster.status("local", 0).recv_tensor_count - before == 1
+        assert out.view(np.uint32).tobytes() == data.view(np.uint32).tobytes()
+        del out, data
+
+
+def test_runs_from_many_threads_while_the_graph_grows(cluster):
+    """One session shared by threads while another thread adds ops: every run finds its fetches (a run that
+    read an older graph version is planned on the newer graph, which holds all of it)."""
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, [])
+        with tf.device("/job:local/task:1"):
+            y = x * 2.0
+        failures, stop = [], threading.Event()
+        with tf.Session(cluster.target("local", 0)) as sess:
+            def runner():
+                try:
+                    while not stop.is_set():
+                        assert sess.run(y, {x: 1.5}) == 3.0
+                except Exception as e:  # noqa: BLE001 - reported below
+                    failures.append(e)
+            threads = [threading.Thread(target=runner) for _ in range(2)]
+            for t in threads:
+                t.start()
+            try:
+                for i in range(60):
+                    with graph.as_default():
+                        c = tf.constant(float(i))
+                    assert sess.run(c) == float(i)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(30)
+        assert not failures, failures
+
+
 def test_concurrent_sessions_on_one_cluster(cluster):
     with tf.Graph().as_default() as graph:
         p = tf.placeholder(tf.float64, [3])

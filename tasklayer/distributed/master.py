@@ -19,7 +19,7 @@ from engine.passes.partition import partition
 from engine.passes.placement import place
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed import liveness
+from tasklayer.distributed import feed_routing, liveness
 from tasklayer.distributed.channel import CallError, ChannelError, ChannelTimeout, StaleConnectionError
 from tasklayer.distributed.transport import PUSH_BYTES, as_contiguous
 from tasklayer.distributed.worker import DEFAULT_STEP_TIMEOUT, task_name
@@ -50,6 +50,9 @@ class _Plan:
     derived: dict = dataclasses.field(default_factory=dict)  # tensor -> (fed tensor, Slice kernel, begin, size)
     registered: bool = False
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    users: int = 0  # steps running it now (under the session's lock)
+    retired: bool = False  # dropped from the cache: its partitions go once no step uses them
+    routes: tuple = None  # (routes_id, [FeedRoute]) once a client asked (see feed_routing)
 
 
 class _Session:
@@ -101,9 +104,11 @@ class Master:
         """Replace the session's graph by a newer version (plans of older versions are dropped)."""
         session = self._session(handle)
         with session.lock:
-            old = list(session.plans.values())
+            if version <= session.version:
+                return  # a late extension: the session already holds this graph or a larger one
+            idle = _retire(session.plans.values())
             session.graph_def, session.version, session.plans = graph_def, version, {}
-        self._cleanup(old)
+        self._cleanup(idle)
 
     def close_session(self, handle):
         """Forget a session and unregister its partitions."""
@@ -132,21 +137,30 @@ class Master:
 
     # ---------------------------------------------------------------- planning
     def _plan(self, session, version, fetches, feeds, targets):
-        if version != session.version:
+        if version > session.version:
             raise FailedPreconditionError(None, None, f"graph version {version} was never sent to the master "
                                                       f"(it holds version {session.version})")
-        key = (version, tuple(fetches), tuple(sorted(feeds)), tuple(targets))
-        plan = session.plans.get(key)
-        if plan is not None:
-            return plan
-        with session.lock:
+        # An older version is a prefix of the graph held (graphs only grow): plan it on the newest.
+        key = (session.version, tuple(fetches), tuple(sorted(feeds)), tuple(targets))
+        idle = []
+        with session.lock:  # the plan is taken (users + 1) here: a concurrent extension cannot unregister it
             plan = session.plans.get(key)
             if plan is None:
                 plan = self._build_plan(session, fetches, feeds, targets)
                 if len(session.plans) >= _PLANS_PER_SESSION:
-                    self._cleanup([session.plans.pop(next(iter(session.plans)))])
+                    idle = _retire([session.plans.pop(next(iter(session.plans)))])
                 session.plans[key] = plan
+            plan.users += 1
+        self._cleanup(idle)
         return plan
+
+    def _release(self, session, plan):
+        """A step is done with ``plan``; a retired plan's partitions are unregistered with its last step."""
+        with session.lock:
+            plan.users -= 1
+            idle = plan.retired and plan.users == 0
+        if idle:
+            self._cleanup([plan])
 
     def _build_plan(self, session, fetches, feeds, targets):
         """Prune, place, optimize and partition the session's graph for one signature."""
@@ -199,22 +213,69 @@ class Master:
             plan.registered = True
 
     # ---------------------------------------------------------------- steps
-    def run_step(self, handle, version, feeds, fetches, targets, timeout=None):
-        """Run one step; the fetched arrays in fetch order. Errors name the node or the task that failed."""
+    def run_step(self, handle, version, feeds, fetches, targets, timeout=None, step_id=0, routes_id=0):
+        """Run one step; the fetched arrays in fetch order. Errors name the node or the task that failed.
+
+        A feed whose value is ``feed_routing.ROUTED`` was pushed by the client to its consumers under
+        ``step_id``, following the routes ``routes_id`` names (StaleRoutesError if they are not the plan's)."""
         timeout = timeout or DEFAULT_STEP_TIMEOUT
         session = self._session(handle)
-        plan = self._plan(session, version, list(fetches), {graph_util.tensor_name(k): v for k, v in feeds.items()},
-                          list(targets))
         feeds = {graph_util.tensor_name(k): v for k, v in feeds.items()}
+        plan = self._plan(session, version, list(fetches), feeds, list(targets))
+        try:
+            if any(v is feed_routing.ROUTED for v in feeds.values()) and (
+                    plan.routes is None or plan.routes[0] != routes_id):
+                raise feed_routing.StaleRoutesError(f"routes {routes_id} are not this step's")
+            return self._run_plan(plan, feeds, timeout, session.transfer_dtype, step_id)
+        except feed_routing.StaleRoutesError:
+            self.abandon_step(step_id)
+            raise
+        finally:
+            self._release(session, plan)
+
+    def feed_routes(self, handle, version, fetches, feed_names, targets):
+        """``(routes_id, [FeedRoute])``: where a client may push the feeds of this signature itself."""
+        session = self._session(handle)
+        plan = self._plan(session, version, list(fetches), dict.fromkeys(map(graph_util.tensor_name, feed_names)),
+                          list(targets))
+        try:
+            if plan.routes is None:
+                def channel_of(run):
+                    try:
+                        client = self.worker.channel(run.part.task)
+                    except OpError:
+                        return None  # unreachable now: its feeds go through the master
+                    return None if client is None else client.address
+                plan.routes = (feed_routing.new_step_id(), feed_routing.plan_routes(plan.runs, plan.derived,
+                                                                                    channel_of))
+            return plan.routes
+        finally:
+            self._release(session, plan)
+
+    def abandon_step(self, step_id):
+        """Drop a step that never ran (what a client pushed under it) on every task of the cluster."""
+        error = CancelledError(None, None, f"step {step_id} was abandoned by its client")
+        self.worker.abort_step(step_id, error)
+        for job, index, _ in self.cluster.tasks():
+            if (job, index) != self.task_key:
+                try:
+                    self.worker.peer((job, index)).abort_step(step_id, error)
+                except OpError:
+                    pass  # a task no longer in the cluster holds nothing of it
+
+    def _run_plan(self, plan, feeds, timeout, wire, step_id=0):
         for name, (source, kernel, begin, size) in plan.derived.items():
+            if feeds[source] is feed_routing.ROUTED:  # the client cut and pushed this slice itself
+                feeds[name] = feed_routing.ROUTED
+                continue
             try:
                 feeds[name] = kernel(feeds[source], begin, size)
             except OpError as e:
                 raise type(e)(None, None, e.message, node_name=graph_util.node_name(name), op_type="Slice") from None
         self._register(plan, timeout)
-        step_id = random.getrandbits(62) | 1
+        step_id = step_id or feed_routing.new_step_id()
         try:
-            outputs = self._run_partitions(plan, step_id, feeds, timeout, session.transfer_dtype)
+            outputs = self._run_partitions(plan, step_id, feeds, timeout, wire)
         except NotFoundError as e:
             if "is not registered" in e.message:
                 plan.registered = False  # a restarted worker: register again next time
@@ -225,7 +286,7 @@ class Master:
         runs = plan.runs
         if len(runs) == 1 and runs[0].client is None:  # all local: no threads, no RPC
             part = runs[0].part
-            return [self.worker.run_graph(runs[0].handle, step_id, {n: feeds[n] for n in part.feeds},
+            return [self.worker.run_graph(runs[0].handle, step_id, self._local_feeds(runs[0], step_id, feeds, timeout),
                                           part.fetches, part.targets, timeout, wire)]
         deadline = time.monotonic() + timeout
         done = queue.SimpleQueue()
@@ -249,8 +310,9 @@ class Master:
             if i == inline:
                 continue
             if run.client is None:
-                fut = self._pool.submit(self.worker.run_graph, run.handle, step_id,
-                                        {n: feeds[n] for n in part.feeds}, part.fetches, part.targets, timeout, wire)
+                fut = self._pool.submit(lambda run=run, part=part: self.worker.run_graph(
+                    run.handle, step_id, self._local_feeds(run, step_id, feeds, timeout), part.fetches, part.targets,
+                    timeout, wire))
             else:
                 try:
                     feed = [self._feed_out(run, step_id, n, feeds[n], deadline) for n in part.feeds]
@@ -273,7 +335,8 @@ class Master:
             part = runs[inline].part
             fut = concurrent.futures.Future()
             try:
-                fut.set_result(self.worker.run_graph(runs[inline].handle, step_id, {n: feeds[n] for n in part.feeds},
+                fut.set_result(self.worker.run_graph(runs[inline].handle, step_id,
+                                                     self._local_feeds(runs[inline], step_id, feeds, timeout),
                                                      part.fetches, part.targets, timeout, wire))
             except Exception as e:  # noqa: BLE001 - handled with the other partitions' errors below
                 fut.set_exception(e)
@@ -356,12 +419,25 @@ class Master:
         return [run.client.recv_tensor(0, nt.ref_key, timeout) if nt.ref_key else tensor_codec.from_proto(nt.tensor)
                 for nt in resp.tensor]
 
+    def _local_feeds(self, run, step_id, feeds, timeout):
+        """A local partition's feeds; those the client pushed here itself are taken from the step's table."""
+        out = {}
+        for name in run.part.feeds:
+            value = feeds[name]
+            if value is feed_routing.ROUTED:
+                value = self.worker.take_pushed(step_id, feed_routing.feed_key(run.handle, name), timeout)
+            out[name] = value
+        return out
+
     def _feed_out(self, run, step_id, name, value, deadline):
-        """A feed of a remote partition: inline when small, else pushed to its task before the RunGraph."""
+        """A feed of a remote partition: inline when small, else pushed to its task before the RunGraph (by the
+        client itself when it is routed)."""
+        key = feed_routing.feed_key(run.handle, name)  # two partitions on one task may both be fed the same tensor
+        if value is feed_routing.ROUTED:
+            return pb.NamedTensor(name=name, ref_key=key, pushed=True)
         arr = as_contiguous(value)
         if arr.nbytes <= PUSH_BYTES:
             return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
-        key = f"feed/{run.handle}/{name}"  # two partitions on one task may both be fed the same tensor
         self.worker.push(run.part.task, step_id, key, arr, crossing=False,  # feeds go at full precision
                          timeout=deadline - time.monotonic())
         return pb.NamedTensor(name=name, ref_key=key, pushed=True)
@@ -413,6 +489,16 @@ def _feed_slices(graph, feeds, fetches, targets, own_task):
         begin, size = (tensor_codec.from_proto(b.attr["value"].tensor) for b in bounds)
         out[f"{node.name}:0"] = (source, slice_(node, None), begin, size)
     return out
+
+
+def _retire(plans):
+    """Mark ``plans`` retired (under their session's lock); those no step uses, to unregister now."""
+    idle = []
+    for plan in plans:
+        plan.retired = True
+        if plan.users == 0:
+            idle.append(plan)
+    return idle
 
 
 def _root_cause(errors):

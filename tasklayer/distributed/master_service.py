@@ -6,7 +6,7 @@ from engine import tensor_codec
 from engine.errors import NotFoundError, OpError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed import lossy
+from tasklayer.distributed import feed_routing, lossy
 from tasklayer.distributed.transport import decode_stream
 from tasklayer.distributed.worker_service import tensor_out
 
@@ -49,10 +49,15 @@ class MasterServicer:
         return pb.CloseSessionResponse()
 
     def RunStep(self, request, context):
+        if request.abandon:
+            self.master.abandon_step(request.step_id)
+            return pb.RunStepResponse()
         try:
             feeds = {}
             for nt in request.feed:
-                if nt.ref_key:
+                if nt.routed:  # the client pushed it to its consumers under request.step_id
+                    feeds[nt.name] = feed_routing.ROUTED
+                elif nt.ref_key:
                     # A feed pushed on the tensor channel may still be arriving: its own connection races this one.
                     value = self.table.take_ref(nt.ref_key, _UPLOAD_WAIT if nt.pushed else 0.0)
                     if value is None:
@@ -62,11 +67,28 @@ class MasterServicer:
                     feeds[nt.name] = tensor_codec.from_proto(nt.tensor)
             timeout = request.options.timeout_ms / 1000 if request.options.timeout_ms else None
             values = self.master.run_step(request.session_handle, request.graph_version, feeds,
-                                          list(request.fetch), list(request.target), timeout)
-            return pb.RunStepResponse(tensor=[tensor_out(n, v, self.table, self.address)
-                                              for n, v in zip(request.fetch, values)])
+                                          list(request.fetch), list(request.target), timeout, request.step_id,
+                                          request.routes_id)
+            response = pb.RunStepResponse(tensor=[tensor_out(n, v, self.table, self.address)
+                                                  for n, v in zip(request.fetch, values)])
+        except feed_routing.StaleRoutesError:
+            response = pb.RunStepResponse(stale_routes=True)
         except Exception as e:  # noqa: BLE001 - the step's error goes back to the client
             return pb.RunStepResponse(error=derrors.to_proto(e))
+        if request.want_routes:
+            self._add_routes(request, response)
+        return response
+
+    def _add_routes(self, request, response):
+        """Answer ``want_routes``: where this signature's feeds may go straight from the client."""
+        try:
+            routes_id, routes = self.master.feed_routes(request.session_handle, request.graph_version,
+                                                        list(request.fetch), [nt.name for nt in request.feed],
+                                                        list(request.target))
+        except Exception:  # noqa: BLE001 - without routes the client sends its feeds through the master
+            return
+        response.routes_id = routes_id
+        response.route.extend(routes)
 
     def PutTensor(self, request_iterator, context):
         try:

@@ -5,12 +5,13 @@ import os
 import threading
 
 import grpc
+import numpy as np
 
 from engine import tensor_codec
 from engine.errors import DeadlineExceededError, InternalError, UnavailableError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed import lossy
+from tasklayer.distributed import feed_routing, lossy
 from tasklayer.distributed.channel import (CallError, ChannelClient, ChannelError, ChannelTimeout,
                                            StaleConnectionError)
 from tasklayer.distributed.server import local_server
@@ -57,6 +58,7 @@ class _GrpcMaster:
                                     response_deserializer=pb.PutTensorResponse.FromString)
         self._uploads = 0
         self._channel = None  # the master's tensor channel: large feeds are pushed there
+        self._router = None  # large feeds go straight to the tasks that consume them (see feed_routing)
         self._lock = threading.Lock()
 
     def _call(self, fn, request, timeout=60.0):
@@ -70,6 +72,7 @@ class _GrpcMaster:
                                                                 transfer_dtype=transfer_dtype or ""))
         if resp.channel_port and self._channel is None and os.environ.get(TRANSPORT_ENV, "").lower() != "grpc":
             self._channel = ChannelClient(f"{self.address.rsplit(':', 1)[0]}:{resp.channel_port}")
+            self._router = feed_routing.FeedRouter(self._channel)
         return resp.session_handle
 
     def extend_session(self, handle, graph_def, version):
@@ -84,6 +87,8 @@ class _GrpcMaster:
         self._worker.close()
         if self._channel is not None:
             self._channel.close()
+        if self._router is not None:
+            self._router.close()
 
     def _feed(self, name, value, handle, timeout):
         arr = as_contiguous(value)
@@ -117,9 +122,44 @@ class _GrpcMaster:
 
     def run_step(self, handle, version, feeds, fetches, targets, timeout):
         raw = self._step_prefix(handle, version, fetches, targets, timeout)
-        if feeds:  # serialized messages concatenate as a merge: the feeds append to the cached request
-            raw += pb.RunStepRequest(feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()]
-                                     ).SerializeToString()
+        router = self._router
+        if not feeds or router is None or self._channel.broken or all(
+                np.asarray(v).nbytes <= PUSH_BYTES for v in feeds.values()):
+            return self._run_raw_step(raw, self._feeds(feeds, handle, timeout), timeout)
+        signature = (handle, version, tuple(fetches), tuple(sorted(feeds)), tuple(targets))
+        known = router.known(signature)
+        if known is None:  # the first run of this signature: through the master, asking for the routes
+            resp = self._run_raw_step(raw, self._feeds(feeds, handle, timeout, want_routes=True), timeout, True)
+            router.learn(signature, resp.routes_id, resp.route)
+            return self._fetched(resp, timeout)
+        if known:
+            routes_id, routes = known
+            step_id = feed_routing.new_step_id()
+            try:
+                routed = router.push(step_id, routes, feeds, timeout)
+            except ChannelError:  # some task cannot be reached from here: drop what landed, stop routing
+                self._run_raw_step(raw, pb.RunStepRequest(step_id=step_id, abandon=True), timeout, True)
+                router.forget(signature, stop=True)
+                routed = None
+            if routed:
+                extra = self._feeds({n: v for n, v in feeds.items() if n not in routed}, handle, timeout)
+                extra.feed.extend(pb.NamedTensor(name=n, routed=True) for n in routed)
+                extra.step_id, extra.routes_id = step_id, routes_id
+                resp = self._run_raw_step(raw, extra, timeout, True)
+                if not resp.stale_routes:
+                    return self._fetched(resp, timeout)
+                router.forget(signature)  # the plan changed: nothing ran; the next run asks anew
+        return self._run_raw_step(raw, self._feeds(feeds, handle, timeout), timeout)
+
+    def _feeds(self, feeds, handle, timeout, want_routes=False):
+        """The feeds part of a RunStepRequest (merged into the cached prefix)."""
+        return pb.RunStepRequest(feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()],
+                                 want_routes=want_routes)
+
+    def _run_raw_step(self, raw, extra, timeout, whole=False):
+        """Send the cached request prefix merged with ``extra``; the fetched arrays (``whole``: the response)."""
+        # Serialized messages concatenate as a merge: the feeds append to the cached request.
+        raw += extra.SerializeToString()
         resp = None
         if self._channel is not None and not self._channel.broken:
             try:
@@ -135,6 +175,10 @@ class _GrpcMaster:
                 raise UnavailableError(None, None, f"the master ({self.address}) is unavailable: {e}") from None
         if resp is None:
             resp = self._call(self._run_raw, raw, timeout + 5.0)
+        return resp if whole else self._fetched(resp, timeout)
+
+    def _fetched(self, resp, timeout):
+        """The arrays of a RunStepResponse (large ones pulled from the master), or its error raised."""
         err = derrors.from_proto(resp.error)
         if err is not None:
             raise err
@@ -168,12 +212,14 @@ class RemoteBackend:
 
     def run(self, graph, fetch_names, feeds, target_names, options=None):
         """Run one step on the cluster; the fetched arrays in order."""
-        version = graph.version
         with self._lock:
+            # The graph only grows, so the master's newest version holds every tensor an older one did: a run
+            # that read an older version while another thread extended the session still finds its fetches.
+            version = graph.version
             if self._handle is None:
                 self._handle = self._master.create_session(graph.as_graph_def(), version, self._transfer_dtype)
                 self._version = version
-            elif version != self._version:
+            elif version > self._version:
                 self._master.extend_session(self._handle, graph.as_graph_def(), version)
                 self._version = version
         timeout = _option(options, "timeout_in_ms") / 1000 or self._timeout or 600.0
