@@ -1,6 +1,9 @@
 """MonitoredTrainingSession: chief restore-or-init, non-chiefs waiting, periodic checkpoints, and recovery (a
-run failing because a task was lost is made again on a new session; the chief restores the last checkpoint)."""
+run failing because a task was lost is made again on a new session; the chief restores the last checkpoint,
+or the newest good one when it is corrupt, and keeps ``max_to_keep`` across restarts)."""
 
+import json
+import os
 import threading
 
 import pytest
@@ -8,6 +11,7 @@ import pytest
 import tasklayer as tf
 from tasklayer import session as session_lib
 from tasklayer.training import monitored_session
+from tasklayer.training import saver as saver_lib
 
 
 class FlakySession(session_lib.Session):
@@ -113,3 +117,79 @@ def test_a_non_chief_gives_up_naming_what_is_not_initialized():
                                                   recovery_wait_secs=0.05)
     finally:
         server.stop()
+
+
+def _train_to(checkpoint_dir, last_step, max_to_keep=5, save_steps=1):
+    """A chief (a fresh graph: as after a restart) trains to ``last_step``; returns the session."""
+    with tf.Graph().as_default():
+        _, train = _counter_model()
+        scaffold = tf.train.Scaffold(saver=tf.train.Saver(max_to_keep=max_to_keep))
+        hooks = [tf.train.StopAtStepHook(last_step=last_step)]
+        with tf.train.MonitoredTrainingSession(checkpoint_dir=str(checkpoint_dir), scaffold=scaffold, hooks=hooks,
+                                               save_checkpoint_steps=save_steps) as sess:
+            while not sess.should_stop():
+                sess.run(train)
+        return sess
+
+
+def _kept(directory):
+    return tf.train.get_checkpoint_state(str(directory)).all_model_checkpoint_paths
+
+
+def test_a_restarted_chief_keeps_max_to_keep_across_the_restart(tmp_path):
+    _train_to(tmp_path, 6, max_to_keep=3, save_steps=2)  # saves at steps 2, 4, 6
+    before = _kept(tmp_path)
+    assert [p.rsplit("-", 1)[1] for p in before] == ["2", "4", "6"]
+    _train_to(tmp_path, 9, max_to_keep=3, save_steps=2)  # restores 6, saves 8 and (at the end) 9: 2 and 4 go
+    after = _kept(tmp_path)
+    assert [p.rsplit("-", 1)[1] for p in after] == ["6", "8", "9"]
+    for gone in set(before) - set(after):
+        assert not [n for n in os.listdir(tmp_path) if n.startswith(os.path.basename(gone) + ".")]
+
+
+def _damage(prefix):
+    """Overwrite the first bytes of checkpoint ``prefix``'s data file (a torn or damaged write)."""
+    index = json.loads(open(prefix + ".index.json").read())
+    with open(os.path.join(os.path.dirname(prefix), index["data_file"]), "r+b") as f:
+        f.write(b"torn")
+
+
+def test_a_chief_skips_a_corrupt_latest_checkpoint_for_the_newest_good_one(tmp_path, capfd):
+    _train_to(tmp_path, 4)
+    *_, older, latest = _kept(tmp_path)
+    older_step = int(older.rsplit("-", 1)[1])
+    assert tf.train.latest_checkpoint(str(tmp_path)) == latest and older_step < 4
+    _damage(latest)
+    with tf.Graph().as_default():
+        step, train = _counter_model()
+        with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path), save_checkpoint_steps=100) as sess:
+            assert sess.restored_from == older and sess.run(step) == older_step
+            sess.run(train)
+    err = capfd.readouterr().err
+    assert f"skipping checkpoint {latest}: CorruptCheckpointError: checkpoint data file" in err
+    assert f"restored from step {older_step}" in err
+    assert tf.train.latest_checkpoint(str(tmp_path)) == older[:-1] + str(older_step + 1)  # the end hook's save
+
+
+def test_a_chief_with_no_good_checkpoint_fails_naming_each(tmp_path):
+    _train_to(tmp_path, 4)
+    kept = _kept(tmp_path)
+    for prefix in kept:
+        _damage(prefix)
+    with tf.Graph().as_default():
+        _counter_model()
+        with pytest.raises(saver_lib.CorruptCheckpointError, match="no checkpoint restores cleanly") as err:
+            tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path), save_checkpoint_steps=100)
+    assert all(f"{prefix} (" in str(err.value) for prefix in kept)
+
+
+def test_save_checkpoint_steps_saves_every_n_global_steps(tmp_path):
+    """TF's cadence: with ``save_checkpoint_steps=3`` the chief saves at global steps 3, 6 and 9 (not every 4th)."""
+    with tf.Graph().as_default():
+        _, train = _counter_model()
+        with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path), save_checkpoint_steps=3) as sess:
+            for _ in range(9):
+                sess.run(train)
+            state = tf.train.get_checkpoint_state(str(tmp_path))
+            saved = [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths]
+    assert saved == [3, 6, 9]

@@ -2,12 +2,20 @@
 
 import json
 import os
+import pathlib
+import re
 
 import numpy as np
 import pytest
 
 import tasklayer as tf
 from tasklayer.training import saver as saver_lib
+
+
+def _data_file(prefix):
+    """The data file checkpoint ``prefix``'s index names (a name unique to the save that wrote it)."""
+    index = json.loads(open(str(prefix) + ".index.json").read())
+    return os.path.join(os.path.dirname(str(prefix)), index["data_file"])
 
 
 def _model(shape=(2, 3), extra=True):
@@ -33,7 +41,8 @@ def test_round_trip_and_format(tmp_path):
         assert tf.train.latest_checkpoint(str(tmp_path)) == prefix
         index = json.loads((tmp_path / "model-1.index.json").read_text())
         assert (index["format"], index["version"], index["global_step"]) == ("yarnflow-checkpoint", 1, 1)
-        assert index["data_file"] == "model-1.npz"
+        assert re.fullmatch(r"model-1\.data-[0-9a-f]{12}\.npz", index["data_file"])
+        assert (tmp_path / index["data_file"]).is_file()
         entries = {e["name"]: e for e in index["tensors"]}
         assert set(entries) == {"w", "count", "global_step", "w/Momentum"}
         assert entries["w"]["shape"] == [2, 3] and entries["count"]["dtype"] == "int64"
@@ -51,8 +60,9 @@ def test_var_list_dict_and_max_to_keep(tmp_path):
         with tf.Session() as sess:
             sess.run(w.initializer)
             paths = [saver.save(sess, str(tmp_path / "ckpt"), global_step=i) for i in range(4)]
-        assert sorted(os.listdir(tmp_path)) == ["checkpoint", "ckpt-2.index.json", "ckpt-2.npz", "ckpt-3.index.json",
-                                                "ckpt-3.npz"]
+        names = sorted(re.sub(r"\.data-[0-9a-f]{12}\.", ".data-X.", n) for n in os.listdir(tmp_path))
+        assert names == ["checkpoint", "ckpt-2.data-X.npz", "ckpt-2.index.json", "ckpt-3.data-X.npz",
+                         "ckpt-3.index.json"]
         state = tf.train.get_checkpoint_state(str(tmp_path))
         assert state.model_checkpoint_path == paths[3] and state.all_model_checkpoint_paths == paths[2:]
         assert list(saver_lib.read_checkpoint(paths[3])) == ["renamed"]
@@ -90,13 +100,14 @@ def _save_two(tmp_path, crash_on):
 
 def test_crash_before_data_rename_leaves_the_last_checkpoint(tmp_path):
     _save_two(tmp_path, ".npz")
-    assert not (tmp_path / "m-2.npz").exists() and not (tmp_path / "m-2.index.json").exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("m-2")]
     assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
 
 
 def test_crash_before_index_rename_is_not_a_checkpoint(tmp_path):
     _save_two(tmp_path, ".index.json")
-    assert (tmp_path / "m-2.npz").exists() and not (tmp_path / "m-2.index.json").exists()
+    assert [p for p in os.listdir(tmp_path) if p.startswith("m-2.data-")]  # the uncommitted data, orphaned
+    assert not (tmp_path / "m-2.index.json").exists()
     with tf.Graph().as_default():
         _model()
         with tf.Session() as sess, pytest.raises(saver_lib.CheckpointError, match="m-2.index.json does not exist"):
@@ -137,7 +148,7 @@ def _restore(prefix):
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
 def test_corrupt_data_file_is_named(tmp_path, damage):
     prefix = _saved(tmp_path)
-    data = tmp_path / "m.npz"
+    data = pathlib.Path(_data_file(prefix))
     raw = bytearray(data.read_bytes())
     if damage == "flip":
         # Flip bytes inside w's stored values (np.savez stores arrays uncompressed).
@@ -173,3 +184,106 @@ def test_bad_arguments():
             sess.run(w.initializer)
             with pytest.raises(ValueError, match="doesn't exist"):
                 saver.save(sess, "/nonexistent/dir/model")
+
+
+def test_a_crash_while_saving_over_a_checkpoint_leaves_it_whole(tmp_path):
+    """Saving again to an existing prefix (the end hook after a periodic save at the same step): the data goes
+    to a new file and the index rename commits, so a crash before that commit leaves the old checkpoint whole."""
+    with tf.Graph().as_default():
+        w, _ = _model()
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            prefix = saver.save(sess, str(tmp_path / "m"), global_step=5)
+            first_data = _data_file(prefix)
+            sess.run(w.assign(w * 0 + 9))
+            real_replace = saver_lib._replace
+
+            def crashing_replace(src, dst):
+                if dst.endswith(".index.json"):
+                    raise OSError("simulated crash before the index rename")
+                real_replace(src, dst)
+            saver_lib._replace = crashing_replace
+            try:
+                with pytest.raises(OSError, match="simulated crash"):
+                    saver.save(sess, str(tmp_path / "m"), global_step=5)
+            finally:
+                saver_lib._replace = real_replace
+            np.testing.assert_array_equal(saver_lib.read_checkpoint(prefix)["w"], np.arange(6).reshape(2, 3))
+            assert saver.save(sess, str(tmp_path / "m"), global_step=5) == prefix  # now it completes
+        assert saver_lib.read_checkpoint(prefix)["w"][0, 0] == 9
+        assert not os.path.exists(first_data)  # the superseded data file goes once the new index is committed
+        saver_lib.delete_checkpoint(prefix)  # also takes the data file the crashed save left behind
+        assert not [p for p in os.listdir(tmp_path) if p.startswith("m-5")]
+
+
+def test_a_checkpoint_with_the_old_data_file_name_still_restores(tmp_path):
+    prefix = _saved(tmp_path)
+    legacy = str(tmp_path / "m.npz")  # how data files were named before each save got its own
+    os.rename(_data_file(prefix), legacy)
+    index = json.loads((tmp_path / "m.index.json").read_text())
+    index["data_file"] = "m.npz"
+    (tmp_path / "m.index.json").write_text(json.dumps(index))
+    with tf.Graph().as_default():
+        w, _ = _model()
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            saver.restore(sess, prefix)
+            assert sess.run(w)[1, 2] == 5
+            saver.save(sess, prefix)
+    assert not os.path.exists(legacy) and _data_file(prefix) != legacy
+
+
+def _with_index(tmp_path, change):
+    prefix = _saved(tmp_path)
+    index = json.loads((tmp_path / "m.index.json").read_text())
+    change(index)
+    (tmp_path / "m.index.json").write_text(json.dumps(index))
+    return prefix
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda i: i.pop("data_file"), "it names no data_file"),
+    (lambda i: i.update(data_file="../elsewhere.npz"),
+     r"data_file '\.\./elsewhere\.npz' is not a file name in the checkpoint's directory"),
+    (lambda i: i.update(tensors=[1]), r"tensors\[0\] is 1, not an object"),
+    (lambda i: i.update(tensors={"w": 1}), "tensors is dict, not a list"),
+    (lambda i: i["tensors"][0].pop("sha256"), r"tensors\[0\] \('count'\) has no sha256"),
+    (lambda i: i["tensors"][0].update(shape="2x3"), r"tensors\[0\] \('count'\) has a str as its shape"),
+    (lambda i: i["tensors"][0].update(dtype="float99"), r"tensors\[0\] \('count'\) has an unknown dtype 'float99'"),
+    (lambda i: i.update(tensors=i["tensors"] * 2), r"tensors\[2\] repeats the name 'count'"),
+    (lambda i: i.clear(), "not a yarnflow checkpoint index"),
+])
+def test_a_malformed_index_is_corrupt_naming_the_file_and_the_problem(tmp_path, change, problem):
+    prefix = _with_index(tmp_path, change)
+    with pytest.raises(saver_lib.CorruptCheckpointError, match=r"checkpoint index .*m\.index\.json is corrupt: "
+                                                               + problem):
+        _restore(prefix)
+
+
+def test_a_data_file_with_its_first_bytes_overwritten_is_not_an_archive(tmp_path):
+    prefix = _saved(tmp_path)
+    data = _data_file(prefix)
+    with open(data, "r+b") as f:
+        f.write(b"garbage")
+    with pytest.raises(saver_lib.CorruptCheckpointError) as err:
+        _restore(prefix)
+    assert f"checkpoint data file {data} is corrupt: it is not an .npz (zip) archive" in str(err.value)
+    assert "pickle" not in str(err.value)
+
+
+def test_recover_last_checkpoints_adopts_those_that_still_exist(tmp_path):
+    with tf.Graph().as_default():
+        w, _ = _model()
+        first = tf.train.Saver(max_to_keep=5)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            paths = [first.save(sess, str(tmp_path / "m"), global_step=i) for i in range(3)]
+            saver_lib.delete_checkpoint(paths[0])  # as another process might meanwhile
+            restarted = tf.train.Saver(max_to_keep=2)
+            state = tf.train.get_checkpoint_state(str(tmp_path))
+            restarted.recover_last_checkpoints(state.all_model_checkpoint_paths)
+            assert restarted.last_checkpoints == paths[1:]
+            newest = restarted.save(sess, str(tmp_path / "m"), global_step=3)
+    assert not saver_lib.checkpoint_exists(paths[1])  # max_to_keep deletes the adopted ones too
+    assert tf.train.get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths == [paths[2], newest]

@@ -163,17 +163,22 @@ class CheckpointSaverHook(SessionRunHook):
         return SessionRunArgs(self._global_step.value())
 
     def after_run(self, run_context, run_values):
-        step = int(run_values.results)
-        due = (step - self._last_step >= self._steps) if self._steps is not None else \
-            (time.monotonic() - self._last_time >= self._secs)
-        if due:
-            self._save(run_context.session)
+        if self._steps is None:
+            if time.monotonic() - self._last_time >= self._secs:
+                self._save(run_context.session)
+            return
+        # As TF: the step read before the run, plus the run's own step, says whether a save may be due; only
+        # then is the global step read again (other workers move it too) and the save made when it is.
+        if int(run_values.results) + 1 - self._last_step >= self._steps:
+            step = int(run_context.session.run(self._global_step))
+            if step - self._last_step >= self._steps:
+                self._save(run_context.session, step)
 
     def end(self, session):
         self._save(session)
 
-    def _save(self, session):
-        step = int(session.run(self._global_step))
+    def _save(self, session, step=None):
+        step = int(session.run(self._global_step)) if step is None else step
         self._get_saver().save(session, self._prefix, global_step=step)
         self._last_step, self._last_time = step, time.monotonic()
 
@@ -292,14 +297,43 @@ class _RecoverableSession:
             _close_quietly(sess)
 
 
+def _restore_newest_good(saver, sess, state):
+    """Restore the newest checkpoint of ``state`` that is complete and not corrupt, logging each one skipped;
+    its prefix, or None when none is complete. CorruptCheckpointError when every complete one is corrupt (the
+    chief must not start again from scratch and save over them); a mismatch with the model is raised at once."""
+    newest_first = [state.model_checkpoint_path] + state.all_model_checkpoint_paths[::-1]
+    candidates = []
+    for path in newest_first:
+        if path in candidates:
+            continue
+        if not saver_lib.checkpoint_exists(path):
+            _log(f"skipping checkpoint {path}: it has no index (deleted, or never completed)")
+            continue
+        candidates.append(path)
+    failures = []
+    for path in candidates:
+        try:
+            saver.restore(sess, path)
+            return path
+        except saver_lib.CorruptCheckpointError as e:
+            # A torn or damaged file (e.g. written by an older saver that reused data file names): an older
+            # checkpoint loses some steps, failing on every restart loses the job.
+            _log(f"skipping checkpoint {path}: {_first_line(e)}")
+            failures.append(f"{path} ({e})")
+    if failures:
+        raise saver_lib.CorruptCheckpointError("no checkpoint restores cleanly: " + "; ".join(failures))
+    return None
+
+
 # ---------------------------------------------------------------------- the session
 class MonitoredTrainingSession:
     """A training session for one task of a between-graph replicated job (TF1's ``MonitoredTrainingSession``).
 
-    The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` (initializing the
-    variables when there is none), saves a checkpoint every ``save_checkpoint_steps`` global steps (or
-    ``save_checkpoint_secs``; 600 s when neither is given) and when it closes. Other tasks wait (polling) until
-    the variables are initialized. ``restored_from`` is the checkpoint the chief last restored, or None.
+    The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` (the newest older one
+    that restores cleanly when it is corrupt; initializing the variables when there is none), saves a
+    checkpoint every ``save_checkpoint_steps`` global steps (or ``save_checkpoint_secs``; 600 s when neither is
+    given) and when it closes. Other tasks wait (polling) until the variables are initialized.
+    ``restored_from`` is the checkpoint the chief last restored, or None.
 
     Recovery, as TF does it: when a ``run`` fails because a task was lost (``is_recoverable``), the session
     is closed and a new one created the same way (the chief restores the latest checkpoint, so a restarted ps
@@ -367,10 +401,13 @@ class MonitoredTrainingSession:
         return [name.decode("utf-8") for name in sess.run(self._scaffold.ready_op).tolist()]
 
     def _prepare_chief(self, sess):
-        """TF's ``SessionManager.prepare_session``: restore the latest checkpoint, else run the init op."""
-        checkpoint = saver_lib.latest_checkpoint(self._checkpoint_dir) if self._checkpoint_dir else None
+        """TF's ``SessionManager.prepare_session``: restore the newest checkpoint that restores cleanly (the
+        saver then remembers the kept ones, for ``max_to_keep``), else run the init op."""
+        state = saver_lib.get_checkpoint_state(self._checkpoint_dir) if self._checkpoint_dir else None
+        checkpoint = _restore_newest_good(self._scaffold.saver, sess, state) if state is not None else None
+        if state is not None:
+            self._scaffold.saver.recover_last_checkpoints(state.all_model_checkpoint_paths)
         if checkpoint:
-            self._scaffold.saver.restore(sess, checkpoint)
             self.restored_from = checkpoint
             # The step in the checkpoint's name: the global step may already have moved on (other workers).
             step = re.search(r"-(\d+)$", checkpoint)

@@ -2,25 +2,32 @@
 
 Format (version 1). A checkpoint with prefix ``P`` (e.g. ``/ckpt/model-100``) is two files:
 
-* ``P.npz``: a numpy ``.npz`` archive holding one array per variable under the keys ``t0``, ``t1``, ...
-* ``P.index.json``: ``{"format": "yarnflow-checkpoint", "version": 1, "data_file": "<basename of P.npz>",
+* ``P.index.json``: ``{"format": "yarnflow-checkpoint", "version": 1, "data_file": "<basename of the data file>",
   "global_step": int | null, "tensors": [{"name": "<variable op name>", "key": "t0", "dtype": "float32",
   "shape": [...], "sha256": "<hex digest of the array's C-order bytes>"}, ...]}``.
+* the data file it names, in the same directory: a numpy ``.npz`` archive holding one array per variable under
+  the keys ``t0``, ``t1``, ... Each save names it ``P.data-<12 hex digits>.npz``, unique to that save; older
+  checkpoints name it ``P.npz``. Readers have always found the data through ``data_file``, never by its name, so
+  the index is unchanged and the version stays 1: old checkpoints restore here, and new ones with older readers.
 
 Each file is written to a temporary name in the same directory, flushed and fsync'ed, then renamed over its
-final name (``os.replace``, atomic on POSIX); the index is written last, so a checkpoint without an index (or
-whose data does not match the index's digests) is never mistaken for a good one. The directory's
-``checkpoint`` file, in TensorFlow's text format (``model_checkpoint_path: "model-100"`` then one
-``all_model_checkpoint_paths: "..."`` line per kept checkpoint, paths relative to the directory), is replaced
-the same way after the checkpoint is complete; ``latest_checkpoint`` reads it.
+final name (``os.replace``, atomic on POSIX). The data file goes first under its new, unique name; the rename of
+the index is the single commit point, so saving again to an existing prefix leaves either the old index with
+the old data or the new index with the new data, whenever the writer dies. The data file the old index named
+is removed only after that commit. The directory's ``checkpoint`` file, in TensorFlow's text format
+(``model_checkpoint_path: "model-100"`` then one ``all_model_checkpoint_paths: "..."`` line per kept checkpoint,
+paths relative to the directory), is replaced the same way after the checkpoint is complete;
+``latest_checkpoint`` reads it.
 """
 
+import glob
 import hashlib
 import json
 import os
 import re
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -33,7 +40,9 @@ FORMAT_NAME = "yarnflow-checkpoint"
 FORMAT_VERSION = 1
 STATE_FILENAME = "checkpoint"
 INDEX_SUFFIX = ".index.json"
-DATA_SUFFIX = ".npz"
+DATA_SUFFIX = ".npz"  # P.npz in checkpoints written before data files were unique to each save
+DATA_INFIX = ".data-"  # P.data-<hex>.npz
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first bytes (an empty archive starts with the second)
 
 
 class CheckpointError(ValueError):
@@ -127,8 +136,16 @@ class Saver:
         self._last_checkpoints = [p for p, _ in last_checkpoints_with_time]
 
     def recover_last_checkpoints(self, checkpoint_paths):
-        """Adopt earlier checkpoints (e.g. after a restart), so ``max_to_keep`` also deletes them."""
-        self._last_checkpoints = list(checkpoint_paths)
+        """Adopt earlier checkpoints (e.g. after a restart), so ``max_to_keep`` also deletes them.
+
+        As TF1: ``checkpoint_paths`` (oldest first, e.g. a ``CheckpointState``'s ``all_model_checkpoint_paths``)
+        replaces what this saver remembers, less the checkpoints that no longer exist.
+        """
+        kept = []
+        for path in checkpoint_paths:
+            if checkpoint_exists(path) and path not in kept:  # another process may have deleted it meanwhile
+                kept.append(path)
+        self._last_checkpoints = kept
 
     # ------------------------------------------------------------------ restore
     def restore(self, sess, save_path):
@@ -228,7 +245,8 @@ def _fsync_dir(directory):
 
 
 def write_checkpoint(prefix, arrays, global_step=None):
-    """Write ``{name: ndarray}`` as checkpoint ``prefix`` (data file first, index last; both atomically)."""
+    """Write ``{name: ndarray}`` as checkpoint ``prefix``: a new data file, then the index (the commit point)."""
+    superseded = _committed_data_file(prefix)
     entries, payload = [], {}
     for i, (name, value) in enumerate(arrays.items()):
         value = np.asarray(value)
@@ -236,11 +254,33 @@ def write_checkpoint(prefix, arrays, global_step=None):
         payload[key] = value
         entries.append({"name": name, "key": key, "dtype": value.dtype.name, "shape": list(value.shape),
                         "sha256": _digest(value)})
-    data_path = prefix + DATA_SUFFIX
+    # A name no earlier save used: overwriting the data an existing index names would tear that checkpoint.
+    data_path = f"{prefix}{DATA_INFIX}{os.urandom(6).hex()}{DATA_SUFFIX}"
     _atomic_write(data_path, lambda f: np.savez(f, **payload))
     index = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "data_file": os.path.basename(data_path),
              "global_step": global_step, "tensors": entries}
     _atomic_write(prefix + INDEX_SUFFIX, lambda f: f.write(json.dumps(index, indent=1).encode()))
+    if superseded is not None and superseded != data_path:
+        _unlink_quietly(superseded)
+
+
+def _committed_data_file(prefix):
+    """The data file the current index of ``prefix`` names, or None (no index, or one that cannot be read)."""
+    try:
+        return _data_path(prefix, read_index(prefix))
+    except CheckpointError:
+        return None  # an unreadable index names nothing; delete_checkpoint still finds its data by name
+
+
+def _data_path(prefix, index):
+    return os.path.join(os.path.dirname(os.path.abspath(prefix)), index["data_file"])
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def read_index(prefix):
@@ -251,43 +291,99 @@ def read_index(prefix):
     try:
         with open(path, "rb") as f:
             index = json.loads(f.read().decode())
-        if index.get("format") != FORMAT_NAME or not isinstance(index.get("tensors"), list):
-            raise ValueError("not a yarnflow checkpoint index")
-    except (ValueError, UnicodeDecodeError, AttributeError) as e:
+    except (ValueError, UnicodeDecodeError, OSError) as e:
         raise CorruptCheckpointError(f"checkpoint index {path} is corrupt: {e}") from None
+    if not isinstance(index, dict) or index.get("format") != FORMAT_NAME:
+        raise CorruptCheckpointError(f"checkpoint index {path} is corrupt: not a yarnflow checkpoint index "
+                                     f'(no "format": "{FORMAT_NAME}")')
     if index.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint index {path} has format version {index.get('version')}; this reader "
                               f"knows version {FORMAT_VERSION}")
+    problem = _index_problem(index)
+    if problem:
+        raise CorruptCheckpointError(f"checkpoint index {path} is corrupt: {problem}")
     return index
+
+
+_ENTRY_FIELDS = {"name": str, "key": str, "dtype": str, "shape": list, "sha256": str}
+
+
+def _index_problem(index):
+    """What makes a version-1 index unusable, in words, or None."""
+    data_file = index.get("data_file")
+    if not isinstance(data_file, str) or not data_file:
+        return "it names no data_file"
+    if os.path.basename(data_file) != data_file or data_file in (".", ".."):
+        return f"data_file {data_file!r} is not a file name in the checkpoint's directory"
+    tensors = index.get("tensors")
+    if not isinstance(tensors, list):
+        return f"tensors is {type(tensors).__name__}, not a list"
+    names, keys = set(), set()
+    for i, entry in enumerate(tensors):
+        if not isinstance(entry, dict):
+            return f"tensors[{i}] is {entry!r}, not an object"
+        for field, kind in _ENTRY_FIELDS.items():
+            if not isinstance(entry.get(field), kind):
+                what = "has no" if field not in entry else f"has a {type(entry[field]).__name__} as its"
+                return f"tensors[{i}] ({entry.get('name', '?')!r}) {what} {field}"
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in entry["shape"]):
+            return f"tensors[{i}] ({entry['name']!r}) has shape {entry['shape']!r}, not a list of sizes"
+        if not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
+            return f"tensors[{i}] ({entry['name']!r}) has sha256 {entry['sha256'][:80]!r}, not a hex sha256 digest"
+        try:
+            np.dtype(entry["dtype"])
+        except TypeError:
+            return f"tensors[{i}] ({entry['name']!r}) has an unknown dtype {entry['dtype'][:80]!r}"
+        if entry["name"] in names or entry["key"] in keys:
+            return f"tensors[{i}] repeats the name {entry['name']!r} or the key {entry['key']!r}"
+        names.add(entry["name"])
+        keys.add(entry["key"])
+    return None
 
 
 def read_checkpoint(prefix):
     """``{name: ndarray}`` of checkpoint ``prefix``, every array checked against the index's shape and digest."""
     index = read_index(prefix)
-    data_path = os.path.join(os.path.dirname(os.path.abspath(prefix)), index["data_file"])
+    data_path = _data_path(prefix, index)
     if not os.path.exists(data_path):
         raise CorruptCheckpointError(f"checkpoint data file {data_path} is missing (index {prefix + INDEX_SUFFIX})")
-    out = {}
     try:
+        with open(data_path, "rb") as f:
+            head = f.read(4)
+        # np.load takes anything that is not a zip (or .npy) for a pickle and says so: check the magic first.
+        if not head.startswith(_ZIP_MAGIC):
+            raise ValueError(f"it is not an .npz (zip) archive: it starts with {head!r}, not {_ZIP_MAGIC[0]!r}")
+        out = {}
         with np.load(data_path, allow_pickle=False) as archive:
             for entry in index["tensors"]:
-                value = archive[entry["key"]]
-                if list(value.shape) != list(entry["shape"]) or value.dtype.name != entry["dtype"] \
-                        or _digest(value) != entry["sha256"]:
-                    raise ValueError(f"tensor {entry['name']!r} does not match the index (shape, dtype or sha256)")
-                out[entry["name"]] = value
-    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as e:
+                out[entry["name"]] = _checked(archive, entry)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CorruptCheckpointError(f"checkpoint data file {data_path} is corrupt: {e}") from None
     return out
 
 
+def _checked(archive, entry):
+    """The array of index ``entry`` from ``archive``; ValueError saying how it differs from the entry."""
+    what = f"tensor {entry['name']!r} (key {entry['key']!r})"
+    if entry["key"] not in archive.files:
+        raise ValueError(f"{what} is not in the archive")
+    value = archive[entry["key"]]
+    if list(value.shape) != entry["shape"] or value.dtype.name != entry["dtype"]:
+        raise ValueError(f"{what} is {value.dtype.name}{list(value.shape)}, the index says "
+                         f"{entry['dtype']}{entry['shape']}")
+    if _digest(value) != entry["sha256"]:
+        raise ValueError(f"{what}: the sha256 of its bytes does not match the index")
+    return value
+
+
 def delete_checkpoint(prefix):
-    """Remove checkpoint ``prefix``'s files (index first, so a half-deleted checkpoint is never listed)."""
-    for suffix in (INDEX_SUFFIX, DATA_SUFFIX):
-        try:
-            os.unlink(prefix + suffix)
-        except FileNotFoundError:
-            pass
+    """Remove checkpoint ``prefix``'s files (index first, so a half-deleted checkpoint is never listed), with
+    the data and temp files that saves to it killed before their commit left behind."""
+    _unlink_quietly(prefix + INDEX_SUFFIX)
+    _unlink_quietly(prefix + DATA_SUFFIX)
+    pattern = glob.escape(prefix)
+    for path in glob.glob(pattern + DATA_INFIX + "*") + glob.glob(pattern + INDEX_SUFFIX + ".tmp-*"):
+        _unlink_quietly(path)
 
 
 def checkpoint_exists(prefix):
