@@ -5,12 +5,16 @@ workers add gradients tagged with their local step, gradients older than the acc
 dropped, and the chief takes the average once ``num_required`` have arrived (which bumps the accumulator's
 step). A *token queue* beside the global step lets each worker wait until the chief applied the step.
 
+A sync step spans several accumulators, so the chief first *waits* on every one of them (nothing consumed) and
+only then takes from all: a step that times out while waiting leaves every accumulator as it was.
+
 Both live in the process's ``ResourceMgr`` under their ``shared_name`` attr (every worker's graph names them
 alike, so all workers reach the same one). Unlike TF they take no handle input: each op carries the
 resource's ``shared_name``, ``dtype`` and ``shape`` and is placed with its variable by the task layer.
 
 Ops (inputs -> outputs; attrs):
   AccumulatorApplyGradient(local_step int64, gradient) -> (); shared_name, dtype, shape
+  AccumulatorWaitForGradients(num_required int32) -> (); shared_name, dtype, shape  [blocks]
   AccumulatorTakeGradient(num_required int32) -> average; shared_name, dtype, shape   [blocks]
   AccumulatorNumAccumulated() -> int32; shared_name, dtype, shape
   AccumulatorSetGlobalStep(new_global_step int64) -> (); shared_name, dtype, shape
@@ -45,6 +49,7 @@ def _none(node):
 
 
 op_defs.register_op("AccumulatorApplyGradient", _none, stateful=True)
+op_defs.register_op("AccumulatorWaitForGradients", _none, stateful=True, blocking=True)
 op_defs.register_op("AccumulatorTakeGradient", "dtype", stateful=True, blocking=True)
 op_defs.register_op("AccumulatorNumAccumulated", dtypes.int32, stateful=True)
 op_defs.register_op("AccumulatorSetGlobalStep", _none, stateful=True)
@@ -106,18 +111,26 @@ class AccumulatorState:
             self.cond.notify_all()
             return True
 
+    def wait(self, num_required, ctx):
+        """Wait until ``num_required`` gradients wait for the current step; consumes nothing."""
+        with self.cond:
+            self._wait_for(num_required, ctx, "wait_for_grads")
+
     def take(self, num_required, ctx):
         """Wait for ``num_required`` gradients, return their average, reset, and bump the global step."""
-        if num_required < 1:
-            raise InvalidArgumentError(None, None, f"accumulator {self.name}: num_required must be >= 1, got "
-                                                   f"{num_required}")
         with self.cond:
-            _wait(self.cond, lambda: self.count >= num_required, ctx, f"accumulator {self.name} (take_grad of "
-                                                                       f"{num_required})")
+            self._wait_for(num_required, ctx, "take_grad")
             average = self.total / self.count
             self.total, self.count = None, 0
             self.global_step += 1
             return average.astype(self.dtype, copy=False)
+
+    def _wait_for(self, num_required, ctx, what):
+        if num_required < 1:
+            raise InvalidArgumentError(None, None, f"accumulator {self.name}: num_required must be >= 1, got "
+                                                   f"{num_required}")
+        _wait(self.cond, lambda: self.count >= num_required, ctx,
+              f"accumulator {self.name} ({what} of {num_required})")
 
     def set_global_step(self, step):
         """Jump to ``step`` (the chief does it at start): gradients of older steps are dropped from now on,
@@ -203,6 +216,13 @@ def accumulator_apply_gradient(node, env):
     def fn(local_step, gradient):
         state.apply(_int_scalar(local_step, "local_step", node), gradient)
     return fn
+
+
+@register_kernel("AccumulatorWaitForGradients", "CPU", needs_context=True)
+def accumulator_wait_for_gradients(node, env):
+    """Block until ``num_required`` gradients arrived for the current step, taking none."""
+    state = _accumulator(node, env)
+    return lambda ctx, num_required: state.wait(_int_scalar(num_required, "num_required", node), ctx)
 
 
 @register_kernel("AccumulatorTakeGradient", "CPU", needs_context=True)

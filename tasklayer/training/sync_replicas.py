@@ -8,6 +8,12 @@ the hook starts) takes the average of ``replicas_to_aggregate`` gradients from e
 with the wrapped optimizer once, bumps the global step, and puts ``max(total_num_replicas,
 replicas_to_aggregate)`` tokens holding the new global step into the queue.
 
+A sync step is all or nothing across the variables: ``sync_op`` first waits until *every* accumulator holds
+enough gradients (``sync_ready_op``, which consumes nothing) and only then takes from all of them, so a step that
+times out waiting leaves the accumulators, the variables and the global step as they were. The chief's loop
+polls ``sync_ready_op`` with its short timeout and runs ``sync_op`` only once it succeeded, so the deadline never
+falls between the takes of different ps tasks.
+
 Start-up, as TF's hook does it (``make_session_run_hook(is_chief).after_create_session(sess, None)`` does all
 of this after the variables are initialized):
   chief:     ``sess.run(opt.chief_init_op)`` (local step and accumulators = global step), then
@@ -42,6 +48,7 @@ from tasklayer.training.optimizer import Optimizer
 log = logging.getLogger(__name__)
 
 register_op("AccumulatorApplyGradient", lambda op: [], stateful=True)
+register_op("AccumulatorWaitForGradients", lambda op: [], stateful=True)
 register_op("AccumulatorTakeGradient", lambda op: [(op.get_attr("dtype"), op.get_attr("shape"))], stateful=True)
 register_op("AccumulatorNumAccumulated", lambda op: [(dtypes.int32, ())], stateful=True)
 register_op("AccumulatorSetGlobalStep", lambda op: [], stateful=True)
@@ -72,11 +79,21 @@ class ConditionalAccumulator:
         grad = convert_to_tensor(grad, dtype=self.dtype, name="grad")
         return self._op("AccumulatorApplyGradient", [_int64(local_step), grad], name or "AccumulatorApplyGradient")
 
+    def wait_for_grads(self, num_required, name=None):
+        """An Operation that blocks until ``num_required`` gradients wait for the current step; takes none."""
+        return self._op("AccumulatorWaitForGradients", [self._num(num_required)],
+                        name or "AccumulatorWaitForGradients")
+
     def take_grad(self, num_required, name=None):
         """The average of ``num_required`` gradients (blocks until they arrived); bumps the accumulator's step."""
-        with colocate_with(self._colocate_op, ignore_existing=True):
-            num = convert_to_tensor(num_required, dtype=dtypes.int32, name="num_required")
-        return self._op("AccumulatorTakeGradient", [num], name or "AccumulatorTakeGradient").outputs[0]
+        return self._op("AccumulatorTakeGradient", [self._num(num_required)],
+                        name or "AccumulatorTakeGradient").outputs[0]
+
+    def _num(self, num_required):
+        # Built outside any control_dependencies block, so the block's control inputs go on the op itself: had
+        # this constant taken them, the op would skip them as implied, and a graph pass may fold the constant.
+        with control_dependencies(None), colocate_with(self._colocate_op, ignore_existing=True):
+            return convert_to_tensor(num_required, dtype=dtypes.int32, name="num_required")
 
     def num_accumulated(self, name=None):
         """How many gradients wait for the current step (int32 scalar)."""
@@ -151,6 +168,7 @@ class SyncReplicasOptimizer(Optimizer):
         self.local_step_init_op = None
         self.chief_init_op = None
         self.ready_for_local_init_op = None
+        self.sync_ready_op = None
         self.sync_op = None
 
     def compute_gradients(self, *args, **kwargs):
@@ -160,7 +178,8 @@ class SyncReplicasOptimizer(Optimizer):
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
         """The worker's train op: add its gradients to the accumulators, then wait for the step's token.
 
-        Also builds the chief's ``sync_op`` (take the averages, apply them once, hand out tokens).
+        Also builds the chief's ``sync_ready_op`` (wait until every accumulator has its gradients) and
+        ``sync_op`` (after that wait, take the averages, apply them once, hand out tokens).
         """
         if not grads_and_vars:
             raise ValueError("Must supply at least one variable")
@@ -183,22 +202,33 @@ class SyncReplicasOptimizer(Optimizer):
                 self.local_step_init_op = state_ops.assign(self._local_step, _int64(global_step),
                                                            name="sync_rep_local_step_init").op
             chief_init_ops = [self.local_step_init_op]
-            train_ops, aggregated = [], []
+            train_ops, waits, scopes = [], [], []
             with name_scope(name, self._name) as scope:
                 for grad, var in grads_and_vars:
                     if grad is None:
-                        aggregated.append((None, var))
                         continue
                     accum = ConditionalAccumulator(var.dtype, var.shape, f"{var.op.name}/grad_accum", var.op)
-                    with name_scope(f"accum_{var.op.name}"):
+                    with name_scope(f"accum_{var.op.name}") as accum_scope:
                         train_ops.append(accum.apply_grad(grad, self._local_step))
-                        aggregated.append((accum.take_grad(self._replicas_to_aggregate), var))
                         with control_dependencies(None):
                             chief_init_ops.append(accum.set_global_step(global_step, name="SetGlobalStep"))
+                            waits.append(accum.wait_for_grads(self._replicas_to_aggregate))
                     self._accumulator_list.append((accum, var))
+                    scopes.append(accum_scope)
                 if not train_ops:
                     raise ValueError(f"No gradients provided for any variable: "
                                      f"{[v.op.name for _, v in grads_and_vars]}.")
+                with control_dependencies(None):
+                    self.sync_ready_op = control_flow_ops.group(*waits, name="sync_ready")
+                # No accumulator is taken from before every one holds its gradients: a take that finished beside
+                # one that timed out would apply half an update and leave the other's gradients stale for good.
+                averages = {}
+                with control_dependencies(waits):
+                    for (accum, var), accum_scope in zip(self._accumulator_list, scopes):
+                        with name_scope(accum_scope):
+                            averages[id(var)] = accum.take_grad(self._replicas_to_aggregate)
+                aggregated = [(averages.get(id(var)) if grad is not None else None, var)
+                              for grad, var in grads_and_vars]
                 update_op = self._opt.apply_gradients(aggregated, global_step)
                 queue = TokenQueue(f"{scope}sync_token_q", global_step.op)
                 self._sync_token_queue = queue
@@ -222,7 +252,7 @@ class SyncReplicasOptimizer(Optimizer):
     def get_chief_queue_runner(self):
         """A ``SyncQueueRunner`` that runs ``sync_op`` in a loop on the chief."""
         self._check_applied("get_chief_queue_runner")
-        return SyncQueueRunner(self.sync_op)
+        return SyncQueueRunner(self.sync_op, ready_op=self.sync_ready_op)
 
     def get_init_tokens_op(self, num_tokens=-1):
         """Put ``num_tokens`` tokens (default ``replicas_to_aggregate``) holding the global step in the queue."""
@@ -273,12 +303,15 @@ class SyncReplicasOptimizer(Optimizer):
 class SyncQueueRunner:
     """Runs the chief's ``sync_op`` in a loop on a daemon thread until ``stop()``.
 
-    Each run waits on the ps for the step's gradients with a bounded timeout; a DeadlineExceededError (no
-    gradients yet) just tries again, so ``stop()`` takes effect within about ``poll_seconds``.
+    Each round waits on the ps for the step's gradients (``ready_op``, which consumes nothing) with a bounded
+    timeout; a DeadlineExceededError (no gradients yet) just tries again, so ``stop()`` takes effect within about
+    ``poll_seconds``. Only then does it run ``sync_op``, with the session's own deadline: its waits pass at once,
+    and a short deadline can no longer end the step between the takes of different ps tasks.
     """
 
-    def __init__(self, sync_op, poll_seconds=1.0):
+    def __init__(self, sync_op, poll_seconds=1.0, ready_op=None):
         self.sync_op = sync_op
+        self.ready_op = ready_op
         self.poll_seconds = poll_seconds
         self.steps_applied = 0
         self.error = None
@@ -297,7 +330,11 @@ class SyncQueueRunner:
         options = {"timeout_in_ms": int(self.poll_seconds * 1000)}
         while not self._stop.is_set():
             try:
-                session.run(self.sync_op, options=options)
+                if self.ready_op is None:
+                    session.run(self.sync_op, options=options)
+                else:
+                    session.run(self.ready_op, options=options)
+                    session.run(self.sync_op)
                 self.steps_applied += 1
             except (DeadlineExceededError, CancelledError):
                 continue
