@@ -135,6 +135,7 @@ register_op("OneHot", "T")
 register_op("Softmax", "T")
 register_op("LogSoftmax", "T")
 register_op("SoftmaxCrossEntropyWithLogits", lambda node: [get_attr(node, "T")] * 2)
+register_op("SparseSoftmaxCrossEntropyWithLogits", lambda node: [get_attr(node, "T")] * 2)
 
 # Control and cross-partition.
 register_op("NoOp", _none)

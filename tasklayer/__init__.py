@@ -39,26 +39,12 @@ from tasklayer.shapes import Dimension, TensorShape  # noqa: F401
 bool = dtypes.bool_  # noqa: A001 - TF's name (tf.bool)
 sub, mul = subtract, multiply
 
+# tf.train is imported plainly, so that a module of it that fails to import fails `import tasklayer` with its cause.
+from tasklayer import train  # noqa: E402,F401
 
-def _load_train():
-    """``tf.train`` when it imports; while it is being written, a stand-in that says why it is missing."""
-    import importlib
-    try:
-        return importlib.import_module("tasklayer.train")
-    except Exception as e:  # noqa: BLE001 - tasklayer must import even if tasklayer.train is broken
-        import types
-        reason = f"{type(e).__name__}: {e}"
-
-        class _Missing(types.ModuleType):
-            def __getattr__(self, name):
-                raise AttributeError(f"tf.train.{name} is unavailable: tasklayer.train failed to import ({reason})")
-        return _Missing("tasklayer.train")
-
-
-train = _load_train()
-
-# ---- issue 5 (variables, gradients, layers): appended by the training helper --------------------------------
-from tasklayer import initializers, layers  # noqa: E402,F401
+# Variables, gradients, layers and losses. `tf.gradients` is the function: the line below rebinds the name of
+# the submodule, so code inside the package imports `from tasklayer.gradients import gradients` instead.
+from tasklayer import initializers, layers, losses  # noqa: E402,F401
 from tasklayer.gradients import gradients  # noqa: E402,F401
 from tasklayer.initializers import (constant_initializer, glorot_uniform_initializer,  # noqa: E402,F401
                                     ones_initializer, random_normal_initializer, random_uniform_initializer,

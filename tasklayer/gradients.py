@@ -47,8 +47,18 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     """``[d(sum of ys) / dx for x in xs]``; None for an x that ``ys`` does not depend on.
 
     ``grad_ys`` (one per y, default ones) weights each y. ``stop_gradients`` are tensors treated as constants.
-    LookupError naming the op when the path from an x crosses an op without a gradient rule, or when every path
-    from an x to ``ys`` goes through a non-differentiable op (ArgMax, Equal, a cast to int...).
+    An x whose every path to ``ys`` goes through a non-differentiable op (ArgMax, Equal, a cast to int...) gets
+    None, as in TF1, unless no x gets a gradient at all: then LookupError names that op and the x. LookupError
+    also when the path from an x crosses an op without a gradient rule.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default():
+    ...     w, z = tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])
+    ...     loss = tf.reduce_sum(w * tf.cast(tf.argmax(z), tf.float32))
+    ...     [gw, gz] = tf.gradients(loss, [w, z])
+    ...     with tf.Session() as sess:
+    ...         sess.run(gw).tolist(), gz
+    ([1.0, 1.0], None)
     """
     ys = [convert_to_tensor(y) for y in _as_list(ys)]
     xs = [_as_x(x) for x in _as_list(xs)]
@@ -128,12 +138,15 @@ class _Backprop:
                     continue
                 if t.op in self.reached or t in xs_set:
                     grads[t].append(g)
-        out = []
-        for x in self.xs:
-            g = _sum(grads.get(x))
-            if g is None:
-                self._explain_missing(x)
-            out.append(g)
+        out = [_sum(grads.get(x)) for x in self.xs]
+        if all(g is None for g in out):
+            # TF1 gives None for a blocked x; but when nothing at all flows, say which op cut it off.
+            for x in self.xs:
+                blocked = self._blocking_op(x)
+                if blocked is not None:
+                    raise LookupError(f"gradient of {_describe(self.ys)} with respect to {x.name} cannot flow "
+                                      f"through operation '{blocked.name}' (op type: {blocked.type}), which is "
+                                      "not differentiable")
         return out
 
     def _rule_for(self, op):
@@ -143,8 +156,8 @@ class _Backprop:
             raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type}); it lies "
                               f"between the xs and ys of tf.gradients") from None
 
-    def _explain_missing(self, x):
-        """LookupError naming the non-differentiable op that cuts every path from ``x`` to the ys."""
+    def _blocking_op(self, x):
+        """The non-differentiable op that cuts a path from ``x`` to the ys (None when there is no such path)."""
         seen, todo = set(), list(self.consumers[x])
         while todo:
             op = todo.pop()
@@ -154,10 +167,10 @@ class _Backprop:
             if op.type in _SHAPE_ONLY or any(id(t) in self.stops for t in op.outputs):
                 continue
             if grad_rules.is_not_differentiable(op.type) or not any(_is_float(t) for t in op.outputs):
-                raise LookupError(f"gradient of {_describe(self.ys)} with respect to {x.name} cannot flow through "
-                                  f"operation '{op.name}' (op type: {op.type}), which is not differentiable")
+                return op
             for out in op.outputs:
                 todo.extend(self.consumers[out])
+        return None
 
 
 def _describe(ys):

@@ -158,8 +158,12 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
             if not value.shape.is_compatible_with(TensorShape(shape)):
                 raise ValueError(f"get_variable {full}: initializer shape {value.shape} does not match shape "
                                  f"{TensorShape(shape)}")
+    with graph.name_scope(None):
+        # The store is keyed by ``full``, but the op name must be free: after tf.Variable(name="w"), TF1's
+        # get_variable("w") makes op "w_1". (Creating the op marks its name used; a failure burns none.)
+        op_name = graph.unique_name(full, mark_as_used=False)
     v = Variable(value, trainable=True if trainable is None else trainable, collections=collections,
-                 validate_shape=validate_shape, name=_ExactName(full), dtype=dtype)
+                 validate_shape=validate_shape, name=_ExactName(op_name), dtype=dtype)
     store[full] = v
     if regularizer is not None:
         with graph.name_scope(f"{full}/Regularizer/"):

@@ -12,11 +12,11 @@ RNG = np.random.default_rng(0)
 EPS = 1e-6
 
 
-def _check(build, *arrays, tol=1e-6):
+def _check(build, *arrays, tol=1e-6, dtype=np.float64, eps=EPS):
     """Compare tf.gradients of ``sum(build(*xs) * weights)`` with central differences, for every input."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
     with tf.Graph().as_default():
-        xs = [tf.placeholder(tf.float64, a.shape, name=f"x{i}") for i, a in enumerate(arrays)]
+        xs = [tf.placeholder(tf.as_dtype(dtype), a.shape, name=f"x{i}") for i, a in enumerate(arrays)]
         y = build(*xs)
         y = y if isinstance(y, (list, tuple)) else [y]
         weights = [RNG.standard_normal(t.shape.as_list()) for t in y]
@@ -31,8 +31,8 @@ def _check(build, *arrays, tol=1e-6):
                 for idx in np.ndindex(a.shape):
                     for sign in (1, -1):
                         shifted = a.copy()
-                        shifted[idx] += sign * EPS
-                        numeric[idx] += sign * sess.run(loss, {**feed, xs[i]: shifted}) / (2 * EPS)
+                        shifted[idx] += sign * eps
+                        numeric[idx] += sign * sess.run(loss, {**feed, xs[i]: shifted}) / (2 * eps)
                 np.testing.assert_allclose(symbolic[i], numeric, rtol=tol, atol=tol,
                                            err_msg=f"gradient of input {i}")
 
@@ -93,6 +93,27 @@ def test_unary(op):
 
 def test_add_n():
     _check(lambda a, b: tf.add_n([a, b, a]), r(2, 2), r(2, 2))
+
+
+@pytest.mark.parametrize("src,dst", [(np.float64, tf.float32), (np.float32, tf.float64), (np.float64, tf.float64)])
+def test_cast_numerically(src, dst):
+    # Through float32 the steps must be large enough to stand above its rounding: the function is linear anyway.
+    _check(lambda x: tf.cast(x, dst), r(2, 3), dtype=src, eps=1e-2, tol=1e-3)
+
+
+def test_sign_gradient_is_zero():
+    x = pos(3, 4) * np.sign(r(3, 4))  # away from 0, where Sign is flat
+    _check(lambda t: tf.sign(t) * 3.0 + t, x)  # "+ t" so the check sees a path; Sign must add exactly nothing
+    _check(tf.sign, x)
+
+
+def test_fill_gradient_is_the_sum():
+    _check(lambda v: tf.fill([2, 3], v), r())
+    with tf.Graph().as_default():
+        v = tf.placeholder(tf.float64, [])
+        [g] = gradients(tf.reduce_sum(tf.fill([2, 3], v) * tf.constant(np.arange(6.0).reshape(2, 3))), [v])
+        with tf.Session() as sess:
+            assert sess.run(g, {v: 0.5}) == 15.0
 
 
 def test_cast_between_floats():
@@ -195,12 +216,24 @@ def test_softmax_cross_entropy():
            labels)
 
 
+@pytest.mark.parametrize("labels_shape", [(3,), (2, 3)])
+def test_sparse_softmax_cross_entropy(labels_shape):
+    labels = RNG.integers(0, 4, labels_shape)
+    _check(lambda logits: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(labels), logits=logits),
+           r(*labels_shape, 4))
+
+
+def test_l2_loss():
+    _check(tf.nn.l2_loss, r(3, 2))
+
+
 def test_every_catalog_rule_is_registered():
     catalog = ["Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Pow", "Maximum", "Minimum", "SquaredDifference",
                "Neg", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Abs", "Reciprocal", "Relu", "Sigmoid", "Tanh",
                "Identity", "AddN", "MatMul", "Sum", "Mean", "Max", "Min", "Prod", "Reshape", "Transpose",
                "ExpandDims", "Squeeze", "Tile", "Slice", "StridedSlice", "ConcatV2", "Split", "Pack", "Unpack",
-               "GatherV2", "Cast", "Select", "Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits", "BroadcastTo"]
+               "GatherV2", "Cast", "Select", "Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits", "BroadcastTo",
+               "Sign", "Fill", "SparseSoftmaxCrossEntropyWithLogits"]
     assert set(catalog) <= set(grad_rules.registered())
 
 
@@ -255,3 +288,58 @@ def test_shape_only_paths_give_none():
         x = tf.placeholder(tf.float32, [None, 2])
         [g] = gradients(tf.cast(tf.shape(x)[0], tf.float32), [x])
         assert g is None
+
+
+def test_blocked_x_gets_none_beside_a_connected_one():
+    # TF1: an x cut off by a non-differentiable op gets None as long as some other x gets a gradient.
+    with tf.Graph().as_default():
+        w = Variable([1.0, 2.0], name="w")
+        z = Variable([3.0, 5.0], name="z")
+        loss = tf.reduce_sum(w * tf.cast(tf.argmax(z), tf.float32))
+        gw, gz = gradients(loss, [w, z])
+        assert gz is None
+        gz2, gw2 = gradients(loss, [z, w])
+        assert gz2 is None and gw2 is not None
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_allclose(sess.run(gw), [1.0, 1.0])
+
+
+def test_every_x_blocked_names_the_op_and_the_x():
+    with tf.Graph().as_default():
+        w = Variable([1.0, 2.0], name="w")
+        z = Variable([3.0, 5.0], name="z")
+        unrelated = tf.constant(1.0, name="unrelated")
+        loss = tf.reduce_sum(tf.cast(tf.argmax(w + z), tf.float32))
+        with pytest.raises(LookupError, match=r"with respect to w:0 .*'ArgMax' \(op type: ArgMax\)"):
+            gradients(loss, [unrelated, w, z])
+        assert gradients(loss, [unrelated]) == [None]  # no path at all: None, as in TF1
+
+
+def test_minimize_skips_a_blocked_variable():
+    with tf.Graph().as_default():
+        w = Variable([1.0, 2.0], name="w")
+        z = Variable([3.0, 5.0], name="z")
+        loss = tf.reduce_sum(w * w * tf.cast(tf.argmax(z), tf.float32))
+        opt = tf.train.GradientDescentOptimizer(0.5)
+        assert [g is None for g, _ in opt.compute_gradients(loss)] == [False, True]
+        step = opt.minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(step)
+            np.testing.assert_allclose(sess.run(w), [0.0, 0.0])
+            np.testing.assert_allclose(sess.run(z), [3.0, 5.0])
+
+
+def test_minimize_without_any_path_keeps_its_clear_errors():
+    with tf.Graph().as_default():
+        w = Variable([1.0, 2.0], name="w")
+        other = Variable(1.0, name="other")
+        opt = tf.train.GradientDescentOptimizer(0.5)
+        with pytest.raises(ValueError, match=r"No gradients provided for any variable.*'w', 'other'"):
+            opt.minimize(tf.reduce_sum(tf.constant([1.0]) * 2.0))
+        blocked = tf.cast(tf.argmax(w), tf.float32) + tf.cast(tf.argmax(tf.stack([other, other])), tf.float32)
+        with pytest.raises(LookupError, match="ArgMax"):
+            opt.compute_gradients(blocked)
+        with pytest.raises(LookupError, match="ArgMax"):
+            opt.minimize(blocked)

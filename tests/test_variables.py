@@ -3,6 +3,9 @@ atomic concurrent updates, placement beside the variable, and the engine kernels
 
 import doctest
 import importlib
+import pathlib
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -136,6 +139,27 @@ def test_get_variable_and_scopes():
         assert sess.run(fresh).tolist() == [1.0]
 
 
+def test_get_variable_beside_a_plain_variable_of_that_name():
+    # TF1: get_variable's store knows nothing of tf.Variable, so it makes its own variable and the op name is
+    # uniquified (w_1); later get_variable calls find that one under the name asked for.
+    plain = tf.Variable(1.0, name="w")
+    made = tf.get_variable("w", [2], initializer=tf.ones_initializer())
+    assert (plain.name, made.name) == ("w:0", "w_1:0")
+    with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+        assert tf.get_variable("w") is made
+    with pytest.raises(ValueError, match="Variable w already exists"):
+        tf.get_variable("w", [2])
+    with tf.variable_scope("s"):
+        scoped_plain = tf.Variable(1.0, name="v")
+        scoped = tf.get_variable("v", [1])
+    assert (scoped_plain.name, scoped.name) == ("s/v:0", "s/v_1:0")
+    later = tf.Variable(2.0, name="w")  # neither of the two ops named above is taken over
+    assert later.name == "w_2:0"
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert sess.run([plain, made, later])[1].tolist() == [1.0, 1.0]
+
+
 def test_default_names_and_scope_initializer():
     with tf.variable_scope(None, default_name="layer"):
         a = tf.get_variable("v", [1])
@@ -250,3 +274,24 @@ def test_ref_op_away_from_its_variable_is_refused():
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def _python(code):
+    root = pathlib.Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+
+
+def test_a_broken_tf_train_fails_the_package_import_with_its_cause():
+    # Before: `import tasklayer` succeeded with a stand-in, and the cause showed only at tf.train.<name>.
+    done = _python("import sys; sys.modules['tasklayer.train.server'] = None\nimport tasklayer")
+    assert done.returncode != 0
+    assert "ModuleNotFoundError" in done.stderr and "tasklayer.train.server" in done.stderr
+
+
+@pytest.mark.parametrize("first", ["tasklayer.training.optimizer", "tasklayer.train.server", "tasklayer.variables",
+                                   "tasklayer.gradients"])
+def test_tf_train_works_whatever_is_imported_first(first):
+    done = _python(f"import {first}\nimport tasklayer as tf\nimport types\n"
+                   "assert type(tf.train) is types.ModuleType\n"
+                   "w = tf.Variable(1.0)\nprint(type(tf.train.GradientDescentOptimizer(0.1).minimize(w * w)).__name__)")
+    assert done.returncode == 0 and done.stdout.strip() == "Operation", done.stderr

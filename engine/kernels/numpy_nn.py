@@ -1,4 +1,4 @@
-"""Neural-network kernels: Softmax, LogSoftmax, SoftmaxCrossEntropyWithLogits (last axis, max-shifted)."""
+"""Neural-network kernels: Softmax, LogSoftmax, (Sparse)SoftmaxCrossEntropyWithLogits (last axis, max-shifted)."""
 
 import numpy as np
 
@@ -43,3 +43,30 @@ def softmax_cross_entropy(node, env, xp=np):
         backprop = xp.exp(log_probs) - labels
         return loss, backprop
     return sce_fn
+
+
+@register_kernel("SparseSoftmaxCrossEntropyWithLogits", "CPU", xp_generic=True)
+def sparse_softmax_cross_entropy(node, env, xp=np):
+    """``(loss [batch], backprop [batch, classes])`` for 2-D features and 1-D integer labels in [0, classes)."""
+    def ssce_fn(features, labels):
+        if features.ndim != 2 or labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+            raise InvalidArgumentError(None, None, f"logits must be 2-D and labels 1-D with the same first "
+                                                   f"dimension, got logits shape {list(features.shape)} and "
+                                                   f"labels shape {list(labels.shape)}")
+        classes = features.shape[1]
+        if classes == 0:
+            raise InvalidArgumentError(None, None, "Must have at least one class, but got logits shape "
+                                                   f"{list(features.shape)}")
+        # TF on CPU refuses a label out of range rather than return a loss of garbage.
+        bad = (labels < 0) | (labels >= classes)
+        if bool(xp.any(bad)):
+            raise InvalidArgumentError(None, None, f"Received a label value of {int(labels[bad][0])} which is "
+                                                   f"outside the valid range of [0, {classes}).")
+        shifted = features - xp.max(features, axis=-1, keepdims=True)
+        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+        rows = xp.arange(features.shape[0])
+        loss = -log_probs[rows, labels]
+        backprop = xp.exp(log_probs)
+        backprop[rows, labels] -= 1
+        return loss, backprop
+    return ssce_fn

@@ -262,3 +262,14 @@ def _softmax_xent_grad(op, grad_loss, grad_backprop):
     g_features = unbroadcast(g * backprop, features, labels)
     g_labels = unbroadcast(g * -nn_ops.log_softmax(features), labels, features)
     return [g_features, g_labels]
+
+
+@register_gradient("SparseSoftmaxCrossEntropyWithLogits")
+def _sparse_softmax_xent_grad(op, grad_loss, grad_backprop):
+    if grad_backprop is not None:
+        raise LookupError(f"SparseSoftmaxCrossEntropyWithLogits '{op.name}': gradients through its backprop "
+                          "output (second order) are not supported")
+    if grad_loss is None:
+        return [None, None]
+    # The kernel's backprop output is softmax(logits) - onehot(labels); the labels (indices) get none.
+    return [A.expand_dims(grad_loss, -1) * op.outputs[1], None]

@@ -1,4 +1,4 @@
-"""Neural-network ops: relu, sigmoid, tanh, softmax, log_softmax, softmax cross-entropy."""
+"""Neural-network ops: relu, sigmoid, tanh, softmax, log_softmax, (sparse) softmax cross-entropy, l2_loss."""
 
 from tasklayer import dtypes, shapes
 from tasklayer.graph import name_scope
@@ -166,3 +166,80 @@ def softmax_cross_entropy_with_logits_v2(_sentinel=None, labels=None, logits=Non
 def _named_only(fn_name, sentinel, labels, logits):
     if sentinel is not None or labels is None or logits is None:
         raise ValueError(f"Only call `{fn_name}` with named arguments (labels=..., logits=..., ...)")
+
+
+def _infer_sparse_xent(op):
+    features, labels = op.inputs
+    label = who(op)
+    fs, ls = shape_of(features), shape_of(labels)
+    if fs is not None and len(fs) != 2:
+        raise ValueError(f"{label}: logits must be 2-D [batch, classes], got {shapes.fmt(fs)}")
+    if ls is not None and len(ls) != 1:
+        raise ValueError(f"{label}: labels must be 1-D [batch], got {shapes.fmt(ls)}")
+    rows = {d for d in (fs and fs[0], ls and ls[0]) if d is not None}
+    if len(rows) > 1:
+        raise ValueError(f"{label}: logits and labels must have the same first dimension, got logits shape "
+                         f"{shapes.fmt(fs)} and labels shape {shapes.fmt(ls)}")
+    batch = (rows.pop() if rows else None,)
+    return [(features.dtype, batch), (features.dtype, batch + (fs[1] if fs else None,))]
+
+
+register_op("SparseSoftmaxCrossEntropyWithLogits", _infer_sparse_xent)
+
+
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """Per-example cross-entropy between integer class ``labels`` (the shape of ``logits`` without its last axis,
+    each in ``[0, classes)``, else an error at run time) and ``softmax(logits)``; named arguments only, as in TF1.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[1, 0], logits=[[0.0, 0.0], [9.0, 9.0]])
+    ...     [round(float(v), 4) for v in sess.run(loss)]
+    [0.6931, 0.6931]
+    """
+    _named_only("sparse_softmax_cross_entropy_with_logits", _sentinel, labels, logits)
+    with name_scope(name, "SparseSoftmaxCrossEntropyWithLogits", [labels, logits]) as scope:
+        logits = convert_to_tensor(logits, name="logits")
+        check_dtype("SparseSoftmaxCrossEntropyWithLogits", "logits", logits, dtypes.FLOATS)
+        labels = convert_to_tensor(labels, name="labels")
+        check_dtype("SparseSoftmaxCrossEntropyWithLogits", "labels", labels, (dtypes.int32, dtypes.int64))
+        rank, label_rank = logits.shape.ndims, labels.shape.ndims
+        if rank is None:
+            raise ValueError(f"sparse_softmax_cross_entropy_with_logits '{scope[:-1]}': logits must have a known "
+                             "rank")
+        if rank == 0:
+            raise ValueError(f"Logits cannot be scalars - received shape {logits.shape}.")
+        if label_rank is not None and label_rank != rank - 1:
+            raise ValueError(f"Rank mismatch: Rank of labels (received {label_rank}) should equal rank of logits "
+                             f"minus 1 (received {rank}).")
+        if not labels.shape.is_compatible_with(logits.shape[:-1]):
+            raise ValueError(f"Shape mismatch: The shape of labels (received {labels.shape}) should equal the shape "
+                             f"of logits except for the last dimension (received {logits.shape}).")
+        attrs = {"T": logits.dtype, "Tlabels": labels.dtype}
+        if rank == 2:
+            return make_op("SparseSoftmaxCrossEntropyWithLogits", [logits, labels], attrs, scope).outputs[0]
+        # Other ranks: flatten to [examples, classes] like TF1, then give the cost the labels' shape back.
+        from tasklayer.ops.array_ops import reshape, shape
+        classes = logits.shape.as_list()[-1]
+        flat_logits = reshape(logits, [-1, shape(logits)[-1] if classes is None else classes])
+        cost = make_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, reshape(labels, [-1])], attrs,
+                       "xent").outputs[0]
+        out = reshape(cost, shape(labels), name=scope)
+        out.set_shape(labels.shape.merge_with(logits.shape[:-1]))
+        return out
+
+
+def l2_loss(t, name=None):
+    """``sum(t ** 2) / 2``, a scalar (the usual weight-decay term).
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.nn.l2_loss([1.0, 2.0])))
+    2.5
+    """
+    from tasklayer.ops import math_ops, reduction_ops  # late, like the other helpers here
+    with name_scope(name, "L2Loss", [t]) as scope:
+        t = convert_to_tensor(t, name="t")
+        check_dtype("L2Loss", "t", t, dtypes.FLOATS)
+        # Made of Square, Sum and Mul so that their gradient rules serve (d/dt = t).
+        return math_ops.multiply(reduction_ops.reduce_sum(math_ops.square(t)), 0.5, name=scope)

@@ -5,7 +5,8 @@ op per variable in ``_apply_dense``. Slots are variables placed beside their var
 ``<var>/<optimizer name>`` like TF's, in GLOBAL_VARIABLES so that the initializer and the Saver see them.
 """
 
-from tasklayer import dtypes, gradients as gradients_lib, initializers, variables as variables_lib
+from tasklayer import dtypes, initializers, variables as variables_lib
+from tasklayer.gradients import gradients
 from tasklayer.graph import GraphKeys, colocate_with, control_dependencies, get_default_graph, name_scope
 from tasklayer.ops import array_ops, control_flow_ops
 from tasklayer.ops.constant_op import convert_to_tensor
@@ -59,7 +60,7 @@ class Optimizer:
         for v in var_list:
             if not isinstance(v, variables_lib.Variable):
                 raise TypeError(f"var_list must hold Variables, got {v!r}")
-        grads = gradients_lib.gradients(loss, var_list, grad_ys=grad_loss)
+        grads = gradients(loss, var_list, grad_ys=grad_loss)
         return list(zip(grads, var_list))
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
