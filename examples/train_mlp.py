@@ -68,7 +68,8 @@ def train(server, model, args):
     """This worker's part of the job (worker 0 is the chief); the exit status."""
     index = server.task_index
     is_chief = index == 0
-    rng = np.random.RandomState(1000 + 100 * index + int(time.time()) % 100)
+    # Fixed seeds, one stream per worker and attempt: a restarted worker draws new batches, not the same ones again.
+    rng = np.random.RandomState(1000 + 100 * index + int(os.environ.get("YARNFLOW_ATTEMPT", "1")))
     centers = class_centers()
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
     log(f"worker {index} (attempt {os.environ.get('YARNFLOW_ATTEMPT', '1')}) training"

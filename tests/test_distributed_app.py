@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.distributed_helpers import ROOT, free_ports
+from tests.distributed_helpers import ROOT, free_ports, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +28,15 @@ def test_mapreduce_app_every_task_exits_zero():
                                "300001"], cwd=ROOT, env=_env(cluster, job, i), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) for job, i in tasks]
     try:
-        outputs = [p.communicate(timeout=90)[0] for p in procs]
+        wait_until(lambda: all(p.poll() is not None for p in procs), 90, "every task to exit", 0.05)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; still running: {[t for t, p in zip(tasks, procs) if p.poll() is None]}") from None
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+        outputs = [f"--- {job}:{i}\n" + p.communicate()[0] for (job, i), p in zip(tasks, procs)]
+        print("\n".join(outputs))  # shown by pytest when the test fails
     assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
     chief = outputs[-1]
     assert "mean of 300001 values over 3 workers" in chief and chief.rstrip().endswith("OK"), chief
