@@ -4,7 +4,7 @@ between-graph replication of the same model (when ``import tensorflow`` works), 
 
 yarnflow's tasks run with ``OMP_NUM_THREADS=1``, the environment the node agent gives a 1-vcore container
 (numpy's OpenBLAS threads spin while waiting, so three processes each running two of them on two cores starve
-one another). TensorFlow runs twice: with its defaults, and with one intra-op thread per task
+one another; the engine then also computes one op at a time, see ``engine.executor.compute_width``). TensorFlow runs twice: with its defaults, and with one intra-op thread per task
 ("tensorflow-1t"); the ratio is taken against the faster of the two.
 
     /opt/peers/bin/python bench/train_steps.py [--seconds 10] [--optimizer sgd|adam] [--only yarnflow]
@@ -118,10 +118,9 @@ def run_worker(system, cluster, task, start_at, seconds, optimizer):
 
 
 def _pending(report):
-    """Whether ``report_uninitialized_variables`` lists anything (TF: names; yarnflow today: a bool mask)."""
+    """Whether ``report_uninitialized_variables`` lists any variable (both systems answer with names)."""
     import numpy as np
-    report = np.asarray(report)
-    return bool(report.any()) if report.dtype == bool else report.size > 0
+    return np.asarray(report).size > 0
 
 
 def measure(system, seconds, optimizer):

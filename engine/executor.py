@@ -14,6 +14,7 @@ array(4.)
 import collections
 import concurrent.futures
 import dataclasses
+import logging
 import os
 import queue
 import threading
@@ -36,6 +37,27 @@ _HEAVY_SECONDS = 2e-4
 _HEAVY_ELEMENTS = 1 << 16
 # How often a dataflow run waiting on the pool looks at its cancel event.
 _POLL_SECONDS = 0.02
+# How many ops may compute side by side in this process (see ``compute_width``).
+INTER_OP_ENV = "YARNFLOW_INTER_OP_THREADS"
+
+
+def compute_width(environ=None):
+    """How many ops of a run may compute at once in this process: ``YARNFLOW_INTER_OP_THREADS`` if set, else
+    ``OMP_NUM_THREADS`` (what the node agent gives a container: its vcores), else the CPUs this process may
+    use. With 1, heavy ops run on the scheduling thread: a second compute thread on a 1-vcore container only
+    adds thread switches (and on a shared machine, steals the core of a neighbouring task)."""
+    env = os.environ if environ is None else environ
+    for name in (INTER_OP_ENV, "OMP_NUM_THREADS"):
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                return max(1, int(raw))
+            except ValueError:  # read at import: a typo must not stop every program, only be told
+                logging.getLogger(__name__).warning("ignoring %s=%r: not a whole number of threads", name, raw)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclasses.dataclass
@@ -54,12 +76,13 @@ class _Pools:
     _lock = threading.Lock()
     _compute = None
     _blocking = None
+    width = compute_width()  # 1: no compute pool at all, heavy ops run inline
 
     @classmethod
     def compute(cls):
         with cls._lock:
             if cls._compute is None:
-                workers = max(2, min(8, os.cpu_count() or 2))
+                workers = max(1, min(8, cls.width))
                 cls._compute = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="engine-op")
             return cls._compute
 
@@ -161,6 +184,7 @@ class Executor:
         ready = collections.deque(i for i, p in enumerate(pending) if p == 0)
         done = queue.SimpleQueue()
         heavy = self._heavy
+        side_by_side = _Pools.width > 1  # heavy ops may go to the compute pool while others are ready
         names = plan.names
         inflight = 0
         executed = 0
@@ -197,7 +221,7 @@ class Executor:
                 is_heavy = heavy.get(names[i])
                 if is_heavy is None:
                     is_heavy = any(getattr(a, "size", 0) >= _HEAVY_ELEMENTS for a in args)
-                if blocking[i] or (is_heavy and (ready or inflight)):
+                if blocking[i] or (is_heavy and side_by_side and (ready or inflight)):
                     pool = _Pools.blocking() if blocking[i] else _Pools.compute()
                     pool.submit(on_pool, i, fn, args)
                     inflight += 1

@@ -263,3 +263,34 @@ def test_recvs_wait_on_threads_when_the_rendezvous_has_no_callbacks():
     inner.send(key("e1"), np.float32(1))
     t.join(5)
     assert result and result[0][0] == 3
+
+
+def test_compute_width_follows_the_container_and_an_override():
+    from engine.executor import compute_width
+    assert compute_width({"OMP_NUM_THREADS": "1"}) == 1  # a 1-vcore container
+    assert compute_width({"OMP_NUM_THREADS": "4", "YARNFLOW_INTER_OP_THREADS": "2"}) == 2
+    assert compute_width({"YARNFLOW_INTER_OP_THREADS": "0"}) == 1
+    assert compute_width({"OMP_NUM_THREADS": "many"}) >= 1  # ignored (logged), not fatal at import
+    assert compute_width({}) >= 1
+
+
+def test_with_one_compute_thread_heavy_ops_run_on_the_calling_thread(monkeypatch):
+    from engine import executor as executor_lib
+    monkeypatch.setattr(executor_lib._Pools, "width", 1)
+    threads = set()
+    register_op("TestThreadOfHeavy", "T")
+
+    @register_kernel("TestThreadOfHeavy", "CPU")
+    def _thread_of(node, env):
+        def run(x):
+            threads.add(threading.current_thread().name)
+            return x
+        return run
+    a = np.ones((300, 300), np.float32)  # heavy: 90,000 elements
+    nodes = [make_node("x", "Placeholder", dtype=F)]
+    nodes += [make_node(f"h{i}", "TestThreadOfHeavy", ["x"], T=F) for i in range(3)]
+    nodes.append(make_node("total", "AddN", [f"h{i}" for i in range(3)], T=F, N=3))
+    ex = Executor(graph(*nodes))
+    assert ex.plan_for(["total:0"], ["x:0"]).parallel
+    np.testing.assert_array_equal(ex.run({"x:0": a}, ["total:0"])[0], 3 * a)
+    assert threads == {threading.current_thread().name}
