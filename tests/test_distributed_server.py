@@ -116,6 +116,41 @@ def test_partitions_are_registered_once_per_graph_version():
             s.stop()
 
 
+def test_a_repeated_run_is_one_run_step_and_one_run_graph_per_task():
+    ports = free_ports(3)
+    spec = {"local": [f"localhost:{p}" for p in ports]}
+    servers = [tf.train.Server(spec, "local", i) for i in range(3)]
+    calls = {"step": 0, "graph": [0, 0, 0]}
+
+    def counting(obj, name, count):
+        method = getattr(obj, name)
+
+        def counted(*args, **kwargs):
+            count()
+            return method(*args, **kwargs)
+        setattr(obj, name, counted)
+    counting(servers[0]._server.master, "run_step", lambda: calls.__setitem__("step", calls["step"] + 1))
+    for i, server in enumerate(servers):
+        counting(server.worker, "run_graph", lambda i=i: calls["graph"].__setitem__(i, calls["graph"][i] + 1))
+    try:
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [])
+            with tf.device("/job:local/task:1"):
+                a = x * 2.0
+            with tf.device("/job:local/task:2"):
+                b = x + 1.0
+            z = a * b  # on task 0, where the session connects
+            port = ports[0]
+            with tf.Session(f"grpc://127.0.0.2:{port}") as sess:  # over the wire, not the in-process master
+                for v in range(10):
+                    assert sess.run(z, {x: float(v)}) == 2 * v * (v + 1)
+        assert calls == {"step": 10, "graph": [10, 10, 10]}
+        assert [s.worker.register_count for s in servers] == [1, 1, 1]
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def test_master_cut_slice_with_bad_bounds_names_the_slice():
     servers = _two_servers()
     try:

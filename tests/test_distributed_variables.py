@@ -41,6 +41,42 @@ def test_variables_live_on_the_ps_across_sessions_of_different_workers():
             server.stop()
 
 
+def test_updates_from_many_workers_are_atomic_per_variable_on_the_ps():
+    """Two workers' sessions, each with two threads, add to one variable on the ps: no update is lost."""
+    import threading
+    tf.reset_default_graph()
+    ps, w0, w1 = free_ports(3)
+    cluster = tf.train.ClusterSpec({"ps": [f"localhost:{ps}"], "worker": [f"localhost:{w0}", f"localhost:{w1}"]})
+    servers = [tf.train.Server(cluster, "ps", 0), tf.train.Server(cluster, "worker", 0),
+               tf.train.Server(cluster, "worker", 1)]
+    try:
+        with tf.device("/job:ps/task:0"):
+            total = tf.Variable(tf.zeros([1000]), name="total")
+        add = total.assign_add(tf.ones([1000]))
+        with tf.Session(servers[1].target) as sess:
+            sess.run(total.initializer)
+        failures = []
+
+        def adder(target):
+            try:
+                with tf.Session(target) as sess:
+                    for _ in range(50):
+                        sess.run(add.op)
+            except Exception as e:  # noqa: BLE001 - reported below
+                failures.append(e)
+        threads = [threading.Thread(target=adder, args=(servers[1 + k % 2].target,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not failures, failures
+        with tf.Session(servers[2].target) as sess:
+            np.testing.assert_array_equal(sess.run(total), np.full(1000, 200.0, np.float32))
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def test_a_server_follows_a_task_restarted_on_another_port():
     tf.reset_default_graph()
     old_ps, new_ps, w0 = free_ports(3)
