@@ -101,7 +101,8 @@ class Master:
         return handle
 
     def extend_session(self, handle, graph_def, version):
-        """Replace the session's graph by a newer version (plans of older versions are dropped)."""
+        """Replace the session's graph by a newer version; the older plans are retired (their partitions are
+        unregistered once no running step uses them)."""
         session = self._session(handle)
         with session.lock:
             if version <= session.version:
