@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import queue
+import random
 import socket
 import subprocess
 import sys
@@ -19,15 +20,38 @@ from tests.polling import wait_until  # noqa: F401 - used here and re-exported
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def free_ports(n):
-    """``n`` distinct free loopback ports (held open together while chosen, so they differ)."""
-    socks = []
+def _ephemeral_range():
+    """The kernel's range for the local ports of outgoing connections (Linux; a common default elsewhere)."""
     try:
-        for _ in range(n):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(v) for v in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports(n):
+    """``n`` distinct free ports, bindable on every interface, chosen in 12000..19999 (below the kernel's
+    ephemeral range, where some process's outgoing connection could take a port before the task that is to
+    listen on it binds, and below the test clusters' task ports); held open together while chosen."""
+    low, high = _ephemeral_range()
+    span = (12000, 20000) if low >= 20000 else (1024, low) if low > 2048 else (high + 1, 65535)
+    rng = random.Random()
+    socks, ports = [], []
+    try:
+        for _ in range(50 * n):
+            port = rng.randrange(*span)
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            ports.append(port)
+            if len(ports) == n:
+                return ports
+        raise RuntimeError(f"found only {len(ports)} of {n} free ports in {span[0]}..{span[1] - 1}")
     finally:
         for s in socks:
             s.close()

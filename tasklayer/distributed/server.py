@@ -29,6 +29,7 @@ class TaskServer:
         try:
             bound = rpc.bind(self._grpc, "0.0.0.0", int(port))
         except YarnflowError as exc:  # say which task could not start, and the address its spec gave it
+            self._grpc.stop(None)  # release the unstarted server's resources
             raise YarnflowError(f"cannot start /job:{job}/task:{self.index}: port {port} of {address} is in use "
                                 f"({exc})") from None
         self.address = f"{self.host}:{bound}"
