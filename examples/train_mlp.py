@@ -3,7 +3,8 @@
 
 ps tasks serve the variables. Each worker builds the same graph (variables on the ps through
 ``replica_device_setter``) and trains asynchronously with a ``MonitoredTrainingSession`` until the global step
-reaches ``--steps``; worker 0 is the chief: it initializes (or restores the latest checkpoint of
+reaches ``--steps`` (with ``--sync``, synchronously: ``SyncReplicasOptimizer`` averages one gradient of every
+worker per step and applies it once); worker 0 is the chief: it initializes (or restores the latest checkpoint of
 ``--checkpoint-dir``), saves a checkpoint every ``--save-steps`` steps, then evaluates held-out accuracy,
 prints ``accuracy A after N steps OK`` (exit 1 below 0.95), waits for the other workers to say they are done
 (a ``workers_done`` counter on the ps) and stops the ps tasks (Shutdown RPC), so every task exits 0.
@@ -41,8 +42,9 @@ def sample(centers, n, rng):
     return points, labels.astype(np.int64)
 
 
-def build_model(cluster, task_index, learning_rate):
-    """The graph every worker builds: variables on the ps tasks, the rest on this worker."""
+def build_model(cluster, task_index, learning_rate, sync=False):
+    """The graph every worker builds: variables on the ps tasks, the rest on this worker. ``sync``: one averaged
+    update per step from a gradient of every worker (``sync_hook`` is then the session hook that drives it)."""
     with tf.device(tf.train.replica_device_setter(cluster=cluster, worker_device=f"/job:worker/task:{task_index}")):
         x = tf.placeholder(tf.float32, [None, FEATURES], name="x")
         y = tf.placeholder(tf.int64, [None], name="y")
@@ -51,12 +53,20 @@ def build_model(cluster, task_index, learning_rate):
         loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=tf.one_hot(y, CLASSES),
                                                                          logits=logits))
         global_step = tf.train.get_or_create_global_step()
-        train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
+        optimizer = tf.train.AdamOptimizer(learning_rate)
+        sync_hook = None
+        if sync:
+            workers = cluster.num_tasks("worker")
+            optimizer = tf.train.SyncReplicasOptimizer(optimizer, replicas_to_aggregate=workers,
+                                                       total_num_replicas=workers)
+            # num_tokens=0: no worker runs ahead, so every step averages one gradient of each worker.
+            sync_hook = optimizer.make_session_run_hook(is_chief=task_index == 0, num_tokens=0)
+        train_op = optimizer.minimize(loss, global_step=global_step)
         accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32))
         done = tf.Variable(0, dtype=tf.int32, trainable=False, name="workers_done")
         mark_done = done.assign_add(1)
     return dict(x=x, y=y, loss=loss, train_op=train_op, accuracy=accuracy, global_step=global_step, done=done,
-                mark_done=mark_done)
+                mark_done=mark_done, sync_hook=sync_hook)
 
 
 def log(message):
@@ -72,6 +82,8 @@ def train(server, model, args):
     rng = np.random.RandomState(1000 + 100 * index + int(os.environ.get("YARNFLOW_ATTEMPT", "1")))
     centers = class_centers()
     hooks = [tf.train.StopAtStepHook(last_step=args.steps)]
+    if model["sync_hook"] is not None:
+        hooks.append(model["sync_hook"])
     log(f"worker {index} (attempt {os.environ.get('YARNFLOW_ATTEMPT', '1')}) training"
         f"{' as chief' if is_chief else ''}")
     # server=server: the session follows a task restarted at a new port (yarnflow only, not in TF).
@@ -91,6 +103,8 @@ def train(server, model, args):
         accuracy, step = sess.run([model["accuracy"], model["global_step"]], {model["x"]: test_x, model["y"]: test_y})
         ok = accuracy >= 0.95
         log(f"accuracy {accuracy:.4f} after {step} steps {'OK' if ok else 'TOO LOW'}")
+        if model["sync_hook"] is not None:
+            log(f"sync: {model['sync_hook'].queue_runner.steps_applied} averaged updates applied by this session")
         wait_for_workers(sess, model, server.cluster_spec.num_tasks("worker") - 1, args.timeout)
     stop_ps(server)
     return 0 if ok else 1
@@ -126,6 +140,7 @@ def main(argv=None):
     parser.add_argument("--save-steps", type=int, default=50)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--sync", action="store_true", help="synchronous replicas (SyncReplicasOptimizer)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a failed task")
     args = parser.parse_args(argv)
     server = tf.train.Server.from_env()
@@ -133,7 +148,7 @@ def main(argv=None):
         log(f"serving /job:ps/task:{server.task_index} at {server.target}")
         join_following_cluster(server)  # server.join(), following workers restarted at new ports
         return 0
-    model = build_model(server.cluster_spec, server.task_index, args.learning_rate)
+    model = build_model(server.cluster_spec, server.task_index, args.learning_rate, args.sync)
     status = train(server, model, args)
     server.stop()
     return status

@@ -20,10 +20,10 @@ ASK = yc.RoleAsk(memory="1g", vcores=1)
 EXIT_NEVER_RAN = -1000  # the node agent's code for a container that never ran
 
 
-def _submit(cluster, client, checkpoint_dir, steps, save_steps=20, workers=2):
+def _submit(cluster, client, checkpoint_dir, steps, save_steps=20, workers=2, sync=False):
     spec = yc.build_spec(APP.name, workers=workers, ps=1, worker=ASK, ps_ask=ASK, max_task_attempts=3,
                          args=["--checkpoint-dir", str(checkpoint_dir), "--steps", str(steps),
-                               "--save-steps", str(save_steps), "--timeout", "60"])
+                               "--save-steps", str(save_steps), "--timeout", "60"] + (["--sync"] if sync else []))
     return client.submit(APP, spec)
 
 
@@ -96,11 +96,24 @@ def test_train_mlp_with_four_workers_reaches_the_accuracy_bar(cluster, tmp_path)
     assert _checkpoint_step(tmp_path / "ckpt") >= 150  # the chief's final checkpoint
 
 
-@pytest.mark.parametrize("victim", [("worker", 1), ("ps", 0), ("worker", 0)], ids=["worker", "ps", "chief"])
-def test_train_mlp_survives_a_killed_task(cluster, tmp_path, victim):
+def test_train_mlp_sync_applies_one_averaged_update_per_step(cluster, tmp_path):
+    with cluster.client() as client:
+        app_id = _submit(cluster, client, tmp_path / "ckpt", steps=150, workers=3, sync=True)
+        report = _wait(cluster, client, app_id)
+        assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
+        chief_log = client.log_text(app_id, "worker:0")
+    accuracy, steps = _accuracy(chief_log)
+    assert accuracy >= 0.95 and steps == 150, chief_log  # every step one update: no worker ran past the last
+    assert "sync: 150 averaged updates applied by this session" in chief_log, chief_log
+
+
+@pytest.mark.parametrize("victim,sync", [(("worker", 1), False), (("ps", 0), False), (("worker", 0), False),
+                                         (("worker", 1), True), (("ps", 0), True)],
+                         ids=["worker", "ps", "chief", "sync-worker", "sync-ps"])
+def test_train_mlp_survives_a_killed_task(cluster, tmp_path, victim, sync):
     checkpoints = tmp_path / "ckpt"
     with cluster.client() as client:
-        app_id = _submit(cluster, client, checkpoints, steps=400)
+        app_id = _submit(cluster, client, checkpoints, steps=400, sync=sync)
         try:
             wait_until(lambda: _checkpoint_step(checkpoints) >= 40, 60, "a checkpoint at step 40 or more", 0.2)
         except AssertionError as e:

@@ -43,6 +43,7 @@ from tasklayer.ops import array_ops, control_flow_ops, math_ops
 from tasklayer.ops._build import make_op
 from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.shapes import TensorShape
+from tasklayer.training.monitored_session import SessionRunHook
 from tasklayer.training.optimizer import Optimizer
 
 log = logging.getLogger(__name__)
@@ -319,7 +320,11 @@ class SyncQueueRunner:
         self._thread = None
 
     def start(self, session):
-        """Start the loop on ``session`` (its own thread)."""
+        """Start the loop on ``session`` (its own thread); a loop still running on an earlier session (one
+        that a recovering ``MonitoredTrainingSession`` replaced) is stopped first."""
+        self.stop()
+        self._stop.clear()
+        self.error = None
         self._thread = threading.Thread(target=self._loop, args=(session,), name="sync-replicas-chief",
                                         daemon=True)
         self._thread.start()
@@ -347,13 +352,13 @@ class SyncQueueRunner:
     def stop(self, timeout=None):
         """Ask the loop to end and wait for it (True if it ended)."""
         self._stop.set()
-        if self._thread is None:
+        if self._thread is None or self._thread is threading.current_thread():
             return True
         self._thread.join(timeout if timeout is not None else 2 * self.poll_seconds + 5)
         return not self._thread.is_alive()
 
 
-class SyncReplicasHook:
+class SyncReplicasHook(SessionRunHook):
     """TF's ``_SyncReplicasOptimizerHook``: ``after_create_session(session, coord)`` initializes the local step
     (and on the chief the accumulators, the first tokens, and the sync loop); ``end(session)`` stops the loop."""
 
