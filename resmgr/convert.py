@@ -34,11 +34,15 @@ def allocation_to_proto(p, token):
                                  container_token=token, gpu_indices=list(p.gpu_indices))
 
 
-def app_report(app):
-    """An AppRecord as an ApplicationReport message."""
+def app_report(app, waiting=""):
+    """An AppRecord as an ApplicationReport message; ``waiting`` (why a gang of a live app is not placed yet,
+    see ``Scheduler.waiting_reason``) joins its diagnostics, as YARN reports an app still waiting."""
+    diagnostics = app.diagnostics
+    if waiting and not app.terminal:
+        diagnostics = f"{diagnostics}; {waiting}" if diagnostics else waiting
     report = resmgr_pb2.ApplicationReport(
         app_id=app.app_id, name=app.name, queue=app.queue, state=app.state,
-        final_status=app.final_status, diagnostics=app.diagnostics, submitted_at=app.submitted_at,
+        final_status=app.final_status, diagnostics=diagnostics, submitted_at=app.submitted_at,
         started_at=app.started_at, finished_at=app.finished_at, am_host=app.am_host,
         am_attempt=app.am_attempt, tasks_running=app.tasks_running, tasks_total=app.tasks_total)
     if app.spec is not None:

@@ -11,7 +11,7 @@ big gang is not starved forever. All-or-nothing means two gangs never hold half 
 import collections
 import dataclasses
 
-from resmgr.model import Res, largest_capability, too_large_message
+from resmgr.model import Res, describe_capability, largest_capability, too_large_message
 
 
 class SchedulerError(Exception):
@@ -207,6 +207,38 @@ class Scheduler:
         node_id = next(n.node_id for n in self._nodes.values() if n.capability is largest)
         return too_large_message(what, resource, largest, node_id)
 
+    def waiting_reason(self, app_id):
+        """Why ``app_id``'s oldest waiting gang is not placed yet, in one line; "" when none of its gangs waits.
+
+        A gang that would not fit even were every other app's container gone says so (with what the nodes
+        have in all): it waits for nodes to join, as Ray's infeasible placement groups do, and the user
+        should know it, not watch an app sit at 0 running tasks.
+        """
+        gang = next((g for g in self._pending if g.app_id == app_id), None)
+        if gang is None:
+            return ""
+        need = sum((r.resource for r in gang.requests), Res())
+        count = len(gang.requests)
+        roles = collections.Counter(r.role or r.ask_id for r in gang.requests)
+        what = (f"the gang of {count} container{'s' if count != 1 else ''} "
+                f"({', '.join(f'{n} {role}' for role, n in roles.items())}: {describe_capability(need)})")
+        if not self._nodes:
+            return f"{what} waits for a node to join"
+        own = [p for p in self._allocations.values() if p.app_id == app_id]
+        free = {nid: n.capability - sum((p.resource for p in own if p.node_id == nid), Res())
+                for nid, n in self._nodes.items()}
+        gpus = {nid: [g for g in range(n.capability.gpus)
+                      if not any(g in p.gpu_indices for p in own if p.node_id == nid)]
+                for nid, n in self._nodes.items()}
+        if self._fit(gang, free, gpus, ports=False) is not None:
+            return f"{what} waits for other apps' containers to free room"
+        total = sum((n.capability for n in self._nodes.values()), Res())
+        held = sum((p.resource for p in own), Res())
+        nodes = len(self._nodes)
+        return (f"{what} does not fit the {nodes} node{'s' if nodes != 1 else ''} of the cluster even with no other "
+                f"app running (they have {describe_capability(total)} in all; this app holds "
+                f"{describe_capability(held)}); it waits for nodes to join")
+
     # ------------------------------------------------------------ transitions
     def _node_added(self, ev):
         if ev.node_id in self._nodes:
@@ -298,8 +330,19 @@ class Scheduler:
 
     def _try_place(self, gang):
         """Placements for every request of ``gang`` on what is free now, or None when one does not fit."""
-        free = {nid: n.free for nid, n in self._nodes.items()}
-        gpus = {nid: list(n.free_gpus) for nid, n in self._nodes.items()}
+        placed = self._fit(gang, {nid: n.free for nid, n in self._nodes.items()},
+                           {nid: list(n.free_gpus) for nid, n in self._nodes.items()})
+        if placed is None:
+            return None
+        for p in placed:
+            node = self._nodes[p.node_id]
+            if p.port:  # move the cursor past the port, so a just-freed port is not reused at once
+                node.port_cursor = p.port + 1 if p.port + 1 < node.port_end else node.port_start
+        return placed
+
+    def _fit(self, gang, free, gpus, ports=True):
+        """Placements for every request of ``gang`` given each node's ``free`` resources and ``gpus`` (both
+        consumed), or None when one does not fit; ``ports=False`` leaves ports out (a what-if)."""
         taken_ports = collections.defaultdict(set)  # hostname -> ports tentatively given in this gang
         placed = {}
         # Biggest first: the hardest requests choose while there is the most room.
@@ -312,7 +355,7 @@ class Scheduler:
             for nid, node in self._nodes.items():
                 if not req.resource.fits_in(free[nid]):
                     continue
-                port = self._find_port(node, taken_ports[node.hostname])
+                port = self._find_port(node, taken_ports[node.hostname]) if ports else 0
                 if port is None:
                     continue
                 score = _spread_score(free[nid] - req.resource, node.capability)
@@ -327,10 +370,6 @@ class Scheduler:
                 taken_ports[best.hostname].add(best_port)
             placed[i] = Placement(gang.app_id, req.container_id, req.ask_id, best.node_id, best.hostname,
                                   best_port, req.resource, indices, req.role, req.task_index)
-        for p in placed.values():
-            node = self._nodes[p.node_id]
-            if p.port:  # move the cursor past the port, so a just-freed port is not reused at once
-                node.port_cursor = p.port + 1 if p.port + 1 < node.port_end else node.port_start
         return [placed[i] for i in range(len(gang.requests))]
 
     def _find_port(self, node, tentative):

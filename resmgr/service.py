@@ -138,6 +138,11 @@ def _app(core, app_id):
     return app
 
 
+def _report(core, app):
+    """``app``'s ApplicationReport, saying why its waiting gang is not placed yet when one waits."""
+    return convert.app_report(app, "" if app.terminal else core.scheduler.waiting_reason(app.app_id))
+
+
 # ---------------------------------------------------------------- node agents
 class ResourceTrackerServicer(resmgr_pb2_grpc.ResourceTrackerServicer):
     """RegisterNode, NodeHeartbeat (unary or streamed) and FetchAppFiles, for node agents."""
@@ -241,14 +246,14 @@ class ApplicationClientServicer(resmgr_pb2_grpc.ApplicationClientServicer):
     def GetApplicationReport(self, request, context):
         caller = auth.authenticate(context, self.rm.secret)
         auth.authorize(context, caller, request.app_id)
-        return self.rm.read(lambda core: convert.app_report(_app(core, request.app_id)))
+        return self.rm.read(lambda core: _report(core, _app(core, request.app_id)))
 
     @_rpc
     def ListApplications(self, request, context):
         auth.authenticate(context, self.rm.secret, allow_app=False)
         states = set(request.states)
         return self.rm.read(lambda core: resmgr_pb2.ListApplicationsResponse(apps=[
-            convert.app_report(a) for a in core.apps.apps.values() if not states or a.state in states]))
+            _report(core, a) for a in core.apps.apps.values() if not states or a.state in states]))
 
     @_rpc
     def ListNodes(self, request, context):

@@ -175,6 +175,9 @@ def test_report_line_reads_like_a_state_change():
     report = resmgr_pb2.ApplicationReport(app_id="app_1_0001", state=yc.common_pb2.APP_RUNNING,
                                           tasks_running=3, tasks_total=5)
     assert yc.format_report_line(report) == "app_1_0001: RUNNING (3/5 tasks running)"
+    report.diagnostics = "gang tasks (...) waits for other apps' containers to free room"
+    assert yc.format_report_line(report) == ("app_1_0001: RUNNING (3/5 tasks running): gang tasks (...) waits for "
+                                             "other apps' containers to free room")
     report.state, report.final_status = yc.common_pb2.APP_FINISHED, yc.common_pb2.SUCCEEDED
     assert yc.format_report_line(report) == "app_1_0001: FINISHED SUCCEEDED"
     assert yc.succeeded(report) and yc.is_terminal(report)

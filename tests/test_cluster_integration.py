@@ -255,6 +255,24 @@ def test_a_task_whose_port_is_taken_is_retried_on_another_port(cluster, task_app
     assert node.alive()
 
 
+def test_a_gang_too_big_for_the_cluster_says_so_and_starts_once_a_node_joins(cluster, task_app):
+    cluster.add_node(vcores=2, memory="4g")
+    cluster.wait_for_nodes(1)
+    app_id = submit(cluster, task_app, ps=1, workers=4)  # 5 tasks of 1 vcore beside the appmaster's
+
+    def does_not_fit():
+        with cluster.client() as client:
+            diagnostics = client.report(app_id).diagnostics
+        return diagnostics if "does not fit" in diagnostics else ""
+    reason = wait_until(does_not_fit, 20, "the report to say the gang does not fit", 0.1)
+    assert "5 containers (1 ps, 4 worker" in reason and "5 vcores" in reason and "2 vcores" in reason, reason
+    assert "waits for nodes to join" in reason, reason
+    cluster.add_node(vcores=8, memory="4g")
+    report = wait_done(cluster, app_id)
+    assert yc.succeeded(report), f"{report.diagnostics}\n{cluster.log_tails()}"
+    assert "does not fit" not in report.diagnostics
+
+
 def test_killed_nodeagent_makes_its_node_lost_within_the_expiry(cluster):
     cluster.add_node(vcores=2, memory="1g")
     doomed = cluster.add_node(vcores=2, memory="1g")

@@ -75,6 +75,28 @@ def test_no_node_means_wait_not_reject(sched):
     assert sched.pending_gangs() == [("a", "g")]
 
 
+def test_waiting_reason_tells_a_gang_too_big_for_the_cluster_from_one_waiting_for_room(sched):
+    assert sched.waiting_reason("a") == ""
+    assert sched.handle(gang("a", "am", (1, 1024))) == []
+    assert sched.waiting_reason("a") == "the gang of 1 container (1 w: 1.0 GiB, 1 vcores, 0 GPUs) waits for a node to join"
+    sched.handle(node("n1", vcores=2, mem=4096))
+    assert sched.pending_gangs() == []
+    # every container fits the node alone, but the gang needs 5 vcores and the node has 2 (1 held by a's am)
+    assert sched.handle(gang("a", "tasks", *[(1, 512)] * 5)) == []
+    assert sched.waiting_reason("a") == (
+        "the gang of 5 containers (5 w: 2.5 GiB, 5 vcores, 0 GPUs) does not fit the 1 node of the cluster even with "
+        "no other app running (they have 4.0 GiB, 2 vcores, 0 GPUs in all; this app holds 1.0 GiB, 1 vcores, "
+        "0 GPUs); it waits for nodes to join")
+    assert sched.waiting_reason("b") == ""
+    placed_b = sched.handle(gang("b", "g", (1, 512)))  # b takes the last vcore
+    assert placed(placed_b) == [("b", "g")]
+    assert sched.handle(gang("c", "g", (1, 512))) == []
+    assert sched.waiting_reason("c") == ("the gang of 1 container (1 w: 512 MiB, 1 vcores, 0 GPUs) waits for other "
+                                         "apps' containers to free room")
+    assert placed(sched.handle(node("n2", vcores=8, mem=8192))) == [("a", "tasks"), ("c", "g")]
+    assert sched.waiting_reason("a") == ""
+
+
 def test_big_gang_at_head_is_not_starved_forever():
     sched = Scheduler(max_passes=2, validate=True)
     sched.handle(node("n1", vcores=4))

@@ -247,7 +247,8 @@ class Client:
         last = None
         while True:
             report = self.report(app_id)
-            seen = (report.state, report.am_attempt, report.tasks_running, report.tasks_total)
+            seen = (report.state, report.am_attempt, report.tasks_running, report.tasks_total,
+                    report.diagnostics if not is_terminal(report) else "")
             if seen != last and on_change is not None:
                 on_change(report)
             last = seen
@@ -314,4 +315,6 @@ def format_report_line(report):
         line += f" ({report.tasks_running}/{report.tasks_total} tasks running)"
     if report.am_attempt > 1 and not is_terminal(report):
         line += f" [appmaster attempt {report.am_attempt}]"
+    if report.diagnostics and not is_terminal(report):
+        line += f": {report.diagnostics}"
     return line
