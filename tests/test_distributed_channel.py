@@ -119,6 +119,45 @@ def test_a_truncated_frame_is_not_delivered(inbox):
     assert struct.calcsize("<2sBBIiiQQ") == len(head) - len("cut") - 8  # header, key, one dim
 
 
+def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
+    import threading
+    from tasklayer.distributed.channel import ChannelCaller, ChannelError
+    release, gone, entered = threading.Event(), [], threading.Event()
+
+    def slow(payload):
+        entered.set()
+        release.wait(10)
+        return payload
+    server = ChannelServer(lambda *frame: None, host="127.0.0.1", handlers={"Slow": slow, "Echo": bytes},
+                           on_hangup=lambda method, payload: gone.append((method, payload)))
+    try:
+        caller = ChannelCaller(f"127.0.0.1:{server.port}")
+        assert caller.call("Echo", b"quick") == b"quick"
+        failed = []
+        worker = threading.Thread(target=lambda: failed.append(_raises(lambda: caller.call("Slow", b"step 7"))))
+        worker.start()
+        wait_until(entered.is_set, 5, "the slow call to start")
+        caller.interrupt()  # the caller gives up: its connection closes while the handler still runs
+        worker.join(5)
+        assert failed and isinstance(failed[0], ChannelError), failed
+        assert wait_until(lambda: gone, 5, "the hangup to be heard") == [("Slow", b"step 7")]
+        release.set()
+        assert caller.call("Echo", b"again") == b"again"  # a fresh connection; answered calls raise nothing
+        wait_until(lambda: not server._calls, 5, "the server to forget the calls")
+        assert gone == [("Slow", b"step 7")]
+    finally:
+        release.set()
+        server.stop()
+
+
+def _raises(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - returned for the test to check
+        return e
+    return None
+
+
 def test_runtime_over_grpc_push_when_asked(monkeypatch):
     """The whole distributed path with pushes sent by gRPC PushTensor instead of the channel."""
     monkeypatch.setenv("YARNFLOW_TENSOR_TRANSPORT", "grpc")

@@ -1,6 +1,7 @@
 """A task that stops answering (SIGSTOP: its sockets stay open) fails the step in seconds, naming the task, with
 the session's client in another process or in the master's own; a push to a peer that stopped reading never
-outlives its deadline; and the task serves again once it resumes."""
+outlives its deadline; and the task serves again once it resumes. A step whose master or client process is
+killed mid-step is cancelled on every task instead of waiting (and taking what others wait for)."""
 
 import os
 import signal
@@ -165,3 +166,69 @@ def test_a_healthy_slow_step_is_not_declared_lost(monkeypatch):
             started = time.monotonic()
             assert np.isfinite(sess.run(total))
             assert time.monotonic() - started > 0.05  # 3.8 GFLOP: long enough to have been probed
+
+
+# ---------------------------------------------------------------- a step's master or client that dies
+
+CLIENT_SCRIPT = r'''
+import sys
+import tasklayer as tf
+from tasklayer.training.sync_replicas import TokenQueue
+with tf.device("/job:local/task:1"):
+    take = TokenQueue("q", tf.no_op(name="anchor")).dequeue()
+print("running", flush=True)
+tf.Session(sys.argv[1]).run(take)
+'''
+
+
+def _queue_ops():
+    """A token queue on task 1 (the sync replicas' kind): its dequeue blocks while it is empty."""
+    from tasklayer.training.sync_replicas import TokenQueue
+    with tf.device("/job:local/task:1"):
+        queue = TokenQueue("q", tf.no_op(name="anchor"))
+        return queue.dequeue(), queue.enqueue_many(tf.constant([5], tf.int64)), queue.size()
+
+
+@pytest.mark.parametrize("transport", ["channel", "grpc"])
+@pytest.mark.parametrize("who", ["master", "client"])
+def test_a_step_whose_master_or_client_died_is_cancelled_and_takes_nothing_more(who, transport, monkeypatch):
+    """A dequeue left waiting by a killed process would take the next token from whoever else waits for it
+    (a restarted sync-replicas chief's worker, say): the step is cancelled on every task instead."""
+    import subprocess
+    import sys
+    from tests.distributed_helpers import ROOT
+    if transport == "grpc":
+        monkeypatch.setenv("YARNFLOW_TENSOR_TRANSPORT", "grpc")
+    with TaskProcesses({"local": 2}) as procs, tf.Graph().as_default():
+        take, put, size = _queue_ops()
+        if who == "master":  # task 0 runs the step for a client in this process, then is killed
+            sess = tf.Session(procs.target("local", 0))
+            outcome = {}
+            thread = threading.Thread(target=lambda: outcome.update(error=_raised(sess.run, take)), daemon=True)
+            thread.start()
+            wait_until(lambda: procs.status("local", 1).active_steps == 1, 20, "the dequeue to wait on task 1")
+            procs.kill("local", 0)
+            thread.join(30)
+            assert isinstance(outcome.get("error"), errors.UnavailableError), outcome
+        else:  # a client process runs the step through task 0, then is killed
+            client = subprocess.Popen([sys.executable, "-c", CLIENT_SCRIPT, procs.target("local", 0)], cwd=ROOT,
+                                      env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, text=True)
+            try:
+                wait_until(lambda: procs.status("local", 1).active_steps == 1, 30, "the dequeue to wait on task 1")
+            finally:
+                client.kill()
+                client.wait(10)
+            wait_until(lambda: procs.status("local", 0).active_steps == 0, 10, "task 0 (the master) to drop it")
+        wait_until(lambda: procs.status("local", 1).active_steps == 0, 10, "task 1 to cancel the orphaned step")
+        with tf.Session(procs.target("local", 1)) as sess1:
+            sess1.run(put)
+            assert sess1.run(size) == 1  # the orphaned dequeue took nothing
+            assert sess1.run(take) == 5
+
+
+def _raised(fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - returned for the test to check
+        return e
+    return None

@@ -309,6 +309,36 @@ def test_blocking_kernels_honour_timeout_and_cancel():
     assert accum.dropped == 1
 
 
+def test_a_cancelled_dequeue_takes_nothing_even_a_token_that_arrives_as_it_wakes():
+    queue, cancel = TokenQueueState("q"), threading.Event()
+    cancel.set()
+    queue.enqueue_many(np.array([4], np.int64))
+    from engine.errors import CancelledError
+    with pytest.raises(CancelledError):
+        queue.dequeue(RunContext(cancel=cancel, timeout=5))
+    assert queue.size() == 1
+
+
+@pytest.mark.parametrize("start_step,expected_tokens", [(0, 0), (7, 2)])
+def test_a_chief_resuming_past_step_0_releases_the_workers_a_lost_chief_left_waiting(start_step, expected_tokens):
+    cluster, servers = _cluster(3)
+    model = _build(cluster, 0, 3)  # num_tokens=0: a fresh start puts no token
+    try:
+        with tf.Session(servers[1].target, graph=model["graph"]) as sess:
+            sess.run(model["init"])
+            with model["graph"].as_default():
+                sess.run(model["step"].assign(start_step))
+            model["hook"].after_create_session(sess, None)
+            try:
+                # resuming, one token per other worker: each may be blocked on a step nobody will apply now
+                assert sess.run(model["opt"].token_queue().size()) == expected_tokens
+            finally:
+                model["hook"].end(sess)
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def test_waiting_for_gradients_consumes_nothing():
     accum = AccumulatorState("a", np.float32, (2,))
     accum.apply(0, np.ones(2, np.float32))

@@ -108,8 +108,8 @@ def test_train_mlp_sync_applies_one_averaged_update_per_step(cluster, tmp_path):
 
 
 @pytest.mark.parametrize("victim,sync", [(("worker", 1), False), (("ps", 0), False), (("worker", 0), False),
-                                         (("worker", 1), True), (("ps", 0), True)],
-                         ids=["worker", "ps", "chief", "sync-worker", "sync-ps"])
+                                         (("worker", 1), True), (("ps", 0), True), (("worker", 0), True)],
+                         ids=["worker", "ps", "chief", "sync-worker", "sync-ps", "sync-chief"])
 def test_train_mlp_survives_a_killed_task(cluster, tmp_path, victim, sync):
     checkpoints = tmp_path / "ckpt"
     with cluster.client() as client:

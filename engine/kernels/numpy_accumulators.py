@@ -59,14 +59,17 @@ op_defs.register_op("TokenQueueSize", dtypes.int32, stateful=True)
 
 
 def _wait(cond, ready, ctx, what):
-    """Wait (holding ``cond``) until ``ready()``; CancelledError on a cancelled step, DeadlineExceededError
-    after ``ctx.timeout`` seconds."""
+    """Wait (holding ``cond``) until ``ready()``; CancelledError on a cancelled step (checked first: a step
+    cancelled while it waited takes nothing, even what arrived as it woke), DeadlineExceededError after
+    ``ctx.timeout`` seconds."""
     cancel = ctx.cancel if ctx is not None else None
     timeout = ctx.timeout if ctx is not None else None
     deadline = None if timeout is None else time.monotonic() + timeout
-    while not ready():
+    while True:
         if cancel is not None and cancel.is_set():
             raise CancelledError(None, None, f"{what}: step cancelled while waiting")
+        if ready():
+            return
         slice_s = _WAIT_SLICE
         if deadline is not None:
             left = deadline - time.monotonic()

@@ -37,6 +37,8 @@ from tasklayer.distributed.transport import as_contiguous, dtype_enum, numpy_dty
 
 log = logging.getLogger(__name__)
 
+HANGUP_POLL_S = 0.2  # how often a ChannelServer with ``on_hangup`` looks for callers gone mid-call
+
 _MAGIC = b"YF"
 # Frame kinds: a pushed tensor; a call (key: the method, data: the serialized request) and its reply (data: the
 # serialized response, or with flags 1 the error's text).
@@ -130,20 +132,31 @@ class ChannelServer:
     """Accepts tensor channels from peers; hands each tensor to ``deliver(step_id, key, value, code)`` and
     answers calls with ``handlers[method](request bytes) -> response bytes``, run on the connection's thread.
 
-    One reader thread per connection; a malformed stream closes that connection only.
+    One reader thread per connection; a malformed stream closes that connection only. ``on_hangup(method,
+    request bytes)``, when given, hears of every call whose caller closed its connection before the answer (the
+    caller died, timed out or was interrupted; a caller writes nothing else on a connection while its call is
+    out), within about ``HANGUP_POLL_S``: a step that nobody waits for any more can be cancelled.
     """
 
-    def __init__(self, deliver, host="0.0.0.0", port=0, handlers=None):
+    def __init__(self, deliver, host="0.0.0.0", port=0, handlers=None, on_hangup=None):
         self._deliver = deliver
         self._handlers = dict(handlers or {})
+        self._on_hangup = on_hangup
         self._sock = socket.create_server((host, port), reuse_port=False)
         self.port = self._sock.getsockname()[1]
         self._conns = set()
         self._readers = set()
+        self._calls = {}  # connection -> (method, payload) of the call being answered on it
         self._lock = threading.Lock()
         self._stopped = False
+        self._stop_event = threading.Event()
         self._acceptor = threading.Thread(target=self._accept, name=f"channel-accept:{self.port}", daemon=True)
         self._acceptor.start()
+        self._watcher = None
+        if on_hangup is not None:
+            self._watcher = threading.Thread(target=self._watch_calls, name=f"channel-hangups:{self.port}",
+                                             daemon=True)
+            self._watcher.start()
 
     def _accept(self):
         while True:
@@ -181,7 +194,7 @@ class ChannelServer:
                 if frame is None:
                     return
                 if isinstance(frame, _Message):
-                    conn.sendall(self._answer(frame))
+                    conn.sendall(self._answer_watched(conn, frame))
                     continue
                 try:
                     self._deliver(*frame)
@@ -196,6 +209,46 @@ class ChannelServer:
             with self._lock:
                 self._conns.discard(conn)
                 self._readers.discard(threading.current_thread())
+
+    def _answer_watched(self, conn, message):
+        """``_answer``, with the call known to the hangup watcher while it runs."""
+        if self._on_hangup is None:
+            return self._answer(message)
+        entry = (message[1], message[2])
+        with self._lock:
+            self._calls[conn] = entry
+        try:
+            return self._answer(message)
+        finally:
+            with self._lock:
+                if self._calls.get(conn) is entry:
+                    del self._calls[conn]
+
+    def _watch_calls(self):
+        """Every ``HANGUP_POLL_S``, look for calls in progress whose caller closed its connection."""
+        while not self._stop_event.wait(HANGUP_POLL_S):
+            with self._lock:
+                calls = list(self._calls.items())
+            if not calls:
+                continue
+            poller, by_fd = select.poll(), {}
+            for conn, entry in calls:
+                fd = conn.fileno()
+                if fd >= 0:
+                    by_fd[fd] = (conn, entry)
+                    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+            for fd, _ in poller.poll(0):
+                conn, entry = by_fd[fd]
+                if not _closed_by_peer(conn):
+                    continue
+                with self._lock:
+                    if self._calls.get(conn) is not entry:
+                        continue  # answered meanwhile
+                    del self._calls[conn]  # heard once
+                try:
+                    self._on_hangup(*entry)
+                except Exception:  # noqa: BLE001 - a failing callback must not stop the watcher
+                    log.exception("channel hangup callback for %s failed", entry[0])
 
     def _answer(self, message):
         """The reply frame to a call: the handler's response, or the error that kept it from one."""
@@ -216,6 +269,7 @@ class ChannelServer:
             self._stopped = True
             conns = list(self._conns)
             readers = list(self._readers)
+        self._stop_event.set()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() below on every platform
         except OSError:
@@ -227,9 +281,19 @@ class ChannelServer:
             except OSError:
                 pass
         deadline = time.monotonic() + timeout
-        for thread in [self._acceptor] + readers:
+        for thread in [self._acceptor] + readers + ([self._watcher] if self._watcher else []):
             if thread is not threading.current_thread():
                 thread.join(max(deadline - time.monotonic(), 0.0))
+
+
+def _closed_by_peer(conn):
+    """Whether the peer closed (or reset) ``conn``: readable with nothing to read. Peeks, consumes nothing."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
 
 
 class _Lane:

@@ -1,5 +1,7 @@
 """gRPC failures and ``StepError`` messages to and from ``engine.errors`` (errors that name the task)."""
 
+import threading
+
 import grpc
 
 from engine import errors
@@ -44,3 +46,18 @@ def grpc_code(error):
         if status.value[0] == code:
             return status
     return grpc.StatusCode.UNKNOWN
+
+
+def caller_gone_error(step_id, who, task):
+    """The CancelledError of a step whose caller (``who``: its master or its client) went away mid-call."""
+    return errors.CancelledError(None, None, f"step {step_id} was cancelled on {task}: {who} closed its "
+                                             "connection before the answer (it died, or gave up on the step)")
+
+
+def cancel_when_caller_leaves(context, cancel):
+    """Have ``cancel()`` run if the gRPC call of ``context`` ends (its caller cancelled or went away) before the
+    handler finished; the handler sets the returned Event when it has. No-op without a gRPC context."""
+    finished = threading.Event()
+    if context is not None:
+        context.add_callback(lambda: None if finished.is_set() else cancel())
+    return finished

@@ -253,9 +253,10 @@ class Master:
         finally:
             self._release(session, plan)
 
-    def abandon_step(self, step_id):
-        """Drop a step that never ran (what a client pushed under it) on every task of the cluster."""
-        error = CancelledError(None, None, f"step {step_id} was abandoned by its client")
+    def abandon_step(self, step_id, error=None):
+        """Cancel step ``step_id`` on every task of the cluster with ``error``: a step that never ran (drops
+        what a client pushed under it), or one whose client went away mid-step."""
+        error = error or CancelledError(None, None, f"step {step_id} was abandoned by its client")
         self.worker.abort_step(step_id, error)
         for job, index, _ in self.cluster.tasks():
             if (job, index) != self.task_key:

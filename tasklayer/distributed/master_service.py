@@ -1,5 +1,7 @@
 """The MasterService servicer: translates gRPC messages to ``Master`` calls."""
 
+import threading
+
 import grpc
 
 from engine import tensor_codec
@@ -52,6 +54,20 @@ class MasterServicer:
         if request.abandon:
             self.master.abandon_step(request.step_id)
             return pb.RunStepResponse()
+        on_gone = derrors.cancel_when_caller_leaves(context if request.step_id else None,
+                                                    lambda: self.abandon_soon(request.step_id))
+        try:
+            return self._run_step(request)
+        finally:
+            on_gone.set()
+
+    def abandon_soon(self, step_id):
+        """Cancel a step whose client went away mid-call, on every task (in a thread: it calls each of them)."""
+        error = derrors.caller_gone_error(step_id, "its client", self.master.worker.task)
+        threading.Thread(target=self.master.abandon_step, args=(step_id, error), name="abandon-step",
+                         daemon=True).start()
+
+    def _run_step(self, request):
         try:
             feeds = {}
             for nt in request.feed:

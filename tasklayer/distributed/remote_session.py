@@ -152,9 +152,10 @@ class _GrpcMaster:
         return self._run_raw_step(raw, self._feeds(feeds, handle, timeout), timeout)
 
     def _feeds(self, feeds, handle, timeout, want_routes=False):
-        """The feeds part of a RunStepRequest (merged into the cached prefix)."""
+        """The feeds part of a RunStepRequest (merged into the cached prefix), naming the step: a master whose
+        client goes away mid-step cancels the step by that id."""
         return pb.RunStepRequest(feed=[self._feed(n, v, handle, timeout) for n, v in feeds.items()],
-                                 want_routes=want_routes)
+                                 want_routes=want_routes, step_id=feed_routing.new_step_id())
 
     def _run_raw_step(self, raw, extra, timeout, whole=False):
         """Send the cached request prefix merged with ``extra``; the fetched arrays (``whole``: the response)."""

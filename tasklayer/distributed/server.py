@@ -46,8 +46,8 @@ class TaskServer:
         self.worker = Worker(cluster, job, self.index, self.address)
         self._channel = None  # the tensor channel, listening once started
         self.master = Master(cluster, job, self.index, self.worker, optimize=optimize)
-        worker_servicer = WorkerServicer(self.worker, self._shutdown_soon)
-        master_servicer = MasterServicer(self.master)
+        self._worker_servicer = worker_servicer = WorkerServicer(self.worker, self._shutdown_soon)
+        self._master_servicer = master_servicer = MasterServicer(self.master)
         self._grpc.add_generic_rpc_handlers([worker_servicer.handler(), master_servicer.handler()])
         # The per-step calls, also served on the tensor channel (a raw-socket round trip instead of a gRPC call).
         self._channel_calls = {
@@ -81,7 +81,8 @@ class TaskServer:
         """Start serving (idempotent)."""
         if not self._started:
             self._started = True
-            self._channel = ChannelServer(self.worker.deliver, handlers=self._channel_calls)
+            self._channel = ChannelServer(self.worker.deliver, handlers=self._channel_calls,
+                                          on_hangup=self._caller_went_away)
             self.worker.channel_port = self._channel.port
             self._grpc.start()
             with _LOCAL_LOCK:
@@ -99,6 +100,17 @@ class TaskServer:
         self.master.close()
         self.worker.close()
         self._stopped.set()
+
+    def _caller_went_away(self, method, payload):
+        """A RunGraph or RunStep whose caller closed its channel connection before the answer (it died, or gave
+        up on the step): cancel the step, so that its partitions stop waiting (and taking what other steps
+        wait for, such as a queue's next element) instead of holding on until the step's deadline."""
+        if method == "RunGraph":
+            self._worker_servicer.cancel_step(pb.RunGraphRequest.FromString(payload).step_id)
+        elif method == "RunStep":
+            step_id = pb.RunStepRequest.FromString(payload).step_id
+            if step_id:
+                self._master_servicer.abandon_soon(step_id)
 
     def _shutdown_soon(self):
         threading.Thread(target=self.stop, name="shutdown", daemon=True).start()

@@ -57,6 +57,7 @@ class WorkerServicer:
 
     def RunGraph(self, request, context):
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None
+        on_gone = derrors.cancel_when_caller_leaves(context, lambda: self.cancel_step(request.step_id))
         try:
             feeds = tensors_in(request.feed, self.worker, timeout, request.step_id)
             values = self.worker.run_graph(request.graph_handle, request.step_id, feeds, list(request.fetch),
@@ -65,6 +66,12 @@ class WorkerServicer:
                                                for n, v in zip(request.fetch, values)])
         except Exception as e:  # noqa: BLE001 - answered as the step's error
             return pb.RunGraphResponse(error=derrors.to_proto(e))
+        finally:
+            on_gone.set()
+
+    def cancel_step(self, step_id):
+        """Cancel a step whose master went away mid-RunGraph: its partitions here stop waiting."""
+        self.worker.abort_step(step_id, derrors.caller_gone_error(step_id, "its master", self.worker.task))
 
     def RecvTensor(self, request, context):
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None

@@ -24,6 +24,12 @@ With ``num_tokens=-1`` (TF's default) the queue starts with ``replicas_to_aggreg
 run one step ahead; ``num_tokens=0`` (allowed when ``replicas_to_aggregate <= total_num_replicas``) makes
 every step strictly one gradient per worker at the current weights.
 
+A chief whose session is made at a global step above 0 (a restarted chief that restored a checkpoint, or one
+recovering from a lost ps) puts at least ``total_num_replicas - 1`` tokens instead: its ``chief_init_op`` moved
+the accumulators to the restored step and dropped what they held, so a worker blocked waiting for the token of
+a step the lost chief never applied would otherwise wait forever. Each such worker may then run one step ahead
+once.
+
 >>> import tasklayer as tf
 >>> opt = tf.train.SyncReplicasOptimizer(tf.train.GradientDescentOptimizer(0.1), replicas_to_aggregate=2)
 >>> opt._total_num_replicas
@@ -372,16 +378,21 @@ class SyncReplicasHook(SessionRunHook):
         """Check that the optimizer was applied and build the chief's ops."""
         self._opt._check_applied("SyncReplicasOptimizer hook")
         if self._is_chief:
-            self._init_tokens_op = self._opt.get_init_tokens_op(self._num_tokens)
-            self.queue_runner = self._opt.get_chief_queue_runner()
+            opt = self._opt
+            self._init_tokens_op = opt.get_init_tokens_op(self._num_tokens)
+            first = opt._replicas_to_aggregate if self._num_tokens == -1 else self._num_tokens
+            self._resume_tokens_op = opt.get_init_tokens_op(max(first, opt._total_num_replicas - 1))
+            self.queue_runner = opt.get_chief_queue_runner()
 
     def after_create_session(self, session, coord=None):
-        """Run the local-step (and chief) init ops; the chief starts its sync loop."""
+        """Run the local-step (and chief) init ops; the chief starts its sync loop (resuming past step 0, it
+        releases the workers that waited for a step its predecessor never applied: module docstring)."""
         if self._is_chief and self.queue_runner is None:
             self.begin()
         if self._is_chief:
             session.run(self._opt.chief_init_op)
-            session.run(self._init_tokens_op)
+            resuming = int(session.run(self._opt._global_step)) > 0
+            session.run(self._resume_tokens_op if resuming else self._init_tokens_op)
             self.queue_runner.start(session)
         else:
             session.run(self._opt.local_step_init_op)
