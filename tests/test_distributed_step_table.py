@@ -52,3 +52,23 @@ def test_refs_are_taken_once():
     table = StepTable()
     key = table.put_ref("value")
     assert table.take_ref(key) == "value" and table.take_ref(key) is None
+
+
+def test_a_step_left_holding_pushed_tensors_is_dropped_after_the_orphan_ttl():
+    from tests.polling import wait_until
+    table = StepTable(orphan_ttl=0.05)
+    pushed = table.acquire(9)  # a client pushed a feed under step 9, then died before asking for the step
+    pushed.rendezvous.send("feed", 1)
+    table.release(pushed)
+    busy = table.acquire(11)  # a step in use is never dropped, however long it runs
+
+    def swept():
+        other = table.acquire(13)  # sweeps happen as steps come and go
+        table.release(other)
+        return 9 not in table.active_steps()
+    wait_until(swept, 5, "the orphaned step to be dropped", 0.02)
+    assert table.active_steps() == [11]
+    late = table.acquire(9)  # a late RunGraph of the dropped step fails at once, saying why
+    assert isinstance(late.rendezvous.aborted, AbortedError) and "nothing used it" in str(late.rendezvous.aborted)
+    table.release(late)
+    table.release(busy)

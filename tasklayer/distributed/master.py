@@ -359,7 +359,7 @@ class Master:
                 errors.append((DeadlineExceededError(None, None, f"step did not finish within {timeout:g} s; "
                                                                  f"still running on {slow}"), 0.0))
                 break
-            if i < 0:  # a remote task stopped answering (see _lost): the step is already aborted
+            if i < 0:  # a remote task stopped answering (see _lost): the root cause, whatever failed since
                 errors.insert(0, (fut.exception(), time.monotonic()))
                 break
             pending.discard(i)
@@ -454,11 +454,11 @@ class Master:
         error = UnavailableError(None, None, f"{run.task} ({run.address}) stopped answering: no reply to a status "
                                              f"probe within {self._liveness.probe_timeout:g} s; the step was "
                                              f"cancelled ({type(cause).__name__})")
-        self._abort(runs, step_id, error)
-        self.worker.interrupt_channel(task_key)  # a push or call blocked on the lost task fails now
         fut = concurrent.futures.Future()
         fut.set_exception(error)
-        done.put((-1, fut))
+        done.put((-1, fut))  # first: the failures that aborting and interrupting cause must not come before it
+        self._abort(runs, step_id, error)
+        self.worker.interrupt_channel(task_key)  # a push or call blocked on the lost task fails now
 
     def _abort(self, runs, step_id, error):
         """Cancel the step everywhere: pending receives fail, executors stop."""
