@@ -171,6 +171,37 @@ def test_staged_chunks_rebuild_the_tree(tmp_path):
     assert [c.last for c in chunks if c.path == "sub/data.bin"] == [False, False, True]
 
 
+class _LogsNotThereYet(yc.Client):
+    """A client whose node agent has no log for the first ``missing`` calls; resmgr says ``states`` in turn."""
+
+    def __init__(self, missing, states):  # no resmgr: only the log-following logic runs
+        self.missing, self.states, self.calls = missing, list(states), 0
+
+    def _stream_log(self, request, container):
+        self.calls += 1
+        if self.calls <= self.missing:
+            raise yc._NoLogYet(f"no stdout log of container {container.container_id} on n1")
+        yield b"hello"
+
+    def report(self, app_id):
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return resmgr_pb2.ApplicationReport(app_id=app_id, state=state)
+
+
+def test_following_a_log_waits_for_a_container_that_has_not_started_yet():
+    container = resmgr_pb2.ContainerReport(container_id="c1", node_id="n1", role="worker")
+    running = yc.common_pb2.APP_RUNNING
+    client = _LogsNotThereYet(missing=2, states=[running])
+    assert list(client.read_log("app_1_0001", container, follow=True, poll_s=0.01)) == [b"hello"]
+    assert client.calls == 3
+    with pytest.raises(YarnflowError, match="no stdout log of container c1"):  # without follow: at once
+        list(_LogsNotThereYet(missing=1, states=[running]).read_log("app_1_0001", container))
+    ended = _LogsNotThereYet(missing=10, states=[running, yc.common_pb2.APP_FINISHED])
+    with pytest.raises(YarnflowError, match="no stdout log of container c1"):  # the app ended: it never will
+        list(ended.read_log("app_1_0001", container, follow=True, poll_s=0.01))
+    assert ended.calls == 2
+
+
 def test_report_line_reads_like_a_state_change():
     report = resmgr_pb2.ApplicationReport(app_id="app_1_0001", state=yc.common_pb2.APP_RUNNING,
                                           tasks_running=3, tasks_total=5)

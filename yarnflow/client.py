@@ -282,28 +282,55 @@ class Client:
                     raise
             time.sleep(poll_s)
 
-    def read_log(self, app_id, container, stream="stdout", follow=False, offset=0):
-        """Yield the bytes of a container's log from its node agent; with ``follow``, until it ends."""
+    def read_log(self, app_id, container, stream="stdout", follow=False, offset=0, poll_s=0.2):
+        """Yield the bytes of a container's log from its node agent; with ``follow``, until it ends (waiting
+        for the log of a container that was allocated but has not started yet)."""
         if stream not in ("stdout", "stderr"):
             raise YarnflowError(f"unknown log stream {stream!r}: expected stdout or stderr")
         request = nodeagent_pb2.ReadLogRequest(container_id=container.container_id, app_id=app_id,
                                                stream=stream, offset=offset, follow=follow)
+        while True:
+            try:
+                yield from self._stream_log(request, container)
+                return
+            except _NoLogYet as exc:  # nothing was yielded: safe to ask again
+                if not follow or self._container_ended(app_id, container.container_id):
+                    raise YarnflowError(str(exc)) from None
+            time.sleep(poll_s)
+
+    def _stream_log(self, request, container):
+        """One ReadLog call's bytes; _NoLogYet when the node has no such log (yet)."""
         with rpc.channel(container.node_id, self._metadata) as ch:
             stub = nodeagent_pb2_grpc.ContainerManagerStub(ch)
             try:
-                for chunk in stub.ReadLog(request, timeout=None if follow else RPC_TIMEOUT_S):
+                for chunk in stub.ReadLog(request, timeout=None if request.follow else RPC_TIMEOUT_S):
                     if chunk.data:
                         yield chunk.data
                     if chunk.eof:
                         return
             except grpc.RpcError as exc:
                 what = f"node agent of {task_name(container)}"
-                raise YarnflowError(rpc.describe_rpc_error(exc, what, container.node_id)) from None
+                message = rpc.describe_rpc_error(exc, what, container.node_id)
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    raise _NoLogYet(message) from None
+                raise YarnflowError(message) from None
+
+    def _container_ended(self, app_id, container_id):
+        """Whether the app ended, or resmgr knows the container completed (so its log will never appear)."""
+        report = self.report(app_id)
+        if is_terminal(report):
+            return True
+        return any(c.container_id == container_id and c.status.state == common_pb2.CONTAINER_COMPLETE
+                   for c in report.containers)
 
     def log_text(self, app_id, task=None, stream="stdout"):
         """The whole current log of one task as text (``task`` as in ``find_container``)."""
         container = self.find_container(app_id, task)
         return b"".join(self.read_log(app_id, container, stream)).decode(errors="replace")
+
+
+class _NoLogYet(YarnflowError):
+    """The node agent has no such log: the container has not started yet, or never will."""
 
 
 def format_report_line(report):
