@@ -88,6 +88,7 @@ class ResourceManager:
         self.secret = auth.load_or_create_secret(self.data_dir)
         self.core = ClusterState(expiry_s=expiry_s, max_am_attempts=max_am_attempts)
         self.cond = threading.Condition()
+        self.parked_polls = 0  # Allocate calls waiting for news now (a gauge: tests wait on it)
         self.store = StateStore(self.data_dir / "state.db")
         self.staging = StagingStore(self.data_dir)
         self.started_ms = int(time.time() * 1000)
@@ -192,11 +193,15 @@ class ResourceManager:
             app = self.core.apps.get(app_id)
             app.tasks_running, app.tasks_total = progress.tasks_running, progress.tasks_total
             self.apply(lambda core, now: (None, core.allocate(app_id, gangs, releases, now)))
-            while not (app.has_news() or app.terminal or self._stopping.is_set()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.cond.wait(remaining)
+            self.parked_polls += 1
+            try:
+                while not (app.has_news() or app.terminal or self._stopping.is_set()):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self.cond.wait(remaining)
+            finally:
+                self.parked_polls -= 1
             allocations, completed, failed = self.core.apps.take_news(app_id)
             diagnostics = app.diagnostics if app.terminal else ""
             return allocations, completed, failed, app.terminal, diagnostics

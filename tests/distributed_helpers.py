@@ -150,3 +150,12 @@ class TaskProcesses:
 def is_unavailable(exc):
     """Whether a grpc error says the peer is unreachable."""
     return isinstance(exc, grpc.RpcError) and exc.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def raised(fn, *args):
+    """The exception ``fn(*args)`` raised, or None (for a test to check from another thread)."""
+    try:
+        fn(*args)
+    except Exception as e:  # noqa: BLE001 - returned for the test to check
+        return e
+    return None

@@ -122,6 +122,7 @@ def test_a_truncated_frame_is_not_delivered(inbox):
 def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
     import threading
     from tasklayer.distributed.channel import ChannelCaller, ChannelError
+    from tests.distributed_helpers import raised
     release, gone, entered = threading.Event(), [], threading.Event()
 
     def slow(payload):
@@ -134,7 +135,7 @@ def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
         caller = ChannelCaller(f"127.0.0.1:{server.port}")
         assert caller.call("Echo", b"quick") == b"quick"
         failed = []
-        worker = threading.Thread(target=lambda: failed.append(_raises(lambda: caller.call("Slow", b"step 7"))))
+        worker = threading.Thread(target=lambda: failed.append(raised(caller.call, "Slow", b"step 7")))
         worker.start()
         wait_until(entered.is_set, 5, "the slow call to start")
         caller.interrupt()  # the caller gives up: its connection closes while the handler still runs
@@ -148,14 +149,6 @@ def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
     finally:
         release.set()
         server.stop()
-
-
-def _raises(fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - returned for the test to check
-        return e
-    return None
 
 
 def test_runtime_over_grpc_push_when_asked(monkeypatch):

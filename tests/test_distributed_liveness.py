@@ -6,6 +6,8 @@ killed mid-step is cancelled on every task instead of waiting (and taking what o
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -16,7 +18,7 @@ import tasklayer as tf
 from engine import errors
 from tasklayer.distributed import liveness
 from tasklayer.distributed.channel import ChannelClient, ChannelTimeout
-from tests.distributed_helpers import TaskProcesses
+from tests.distributed_helpers import ROOT, TaskProcesses, raised
 from tests.polling import wait_until
 
 INTERVAL, PROBE_TIMEOUT = 0.5, 1.0
@@ -194,9 +196,6 @@ def _queue_ops():
 def test_a_step_whose_master_or_client_died_is_cancelled_and_takes_nothing_more(who, transport, monkeypatch):
     """A dequeue left waiting by a killed process would take the next token from whoever else waits for it
     (a restarted sync-replicas chief's worker, say): the step is cancelled on every task instead."""
-    import subprocess
-    import sys
-    from tests.distributed_helpers import ROOT
     if transport == "grpc":
         monkeypatch.setenv("YARNFLOW_TENSOR_TRANSPORT", "grpc")
     with TaskProcesses({"local": 2}) as procs, tf.Graph().as_default():
@@ -204,7 +203,7 @@ def test_a_step_whose_master_or_client_died_is_cancelled_and_takes_nothing_more(
         if who == "master":  # task 0 runs the step for a client in this process, then is killed
             sess = tf.Session(procs.target("local", 0))
             outcome = {}
-            thread = threading.Thread(target=lambda: outcome.update(error=_raised(sess.run, take)), daemon=True)
+            thread = threading.Thread(target=lambda: outcome.update(error=raised(sess.run, take)), daemon=True)
             thread.start()
             wait_until(lambda: procs.status("local", 1).active_steps == 1, 20, "the dequeue to wait on task 1")
             procs.kill("local", 0)
@@ -224,11 +223,3 @@ def test_a_step_whose_master_or_client_died_is_cancelled_and_takes_nothing_more(
             sess1.run(put)
             assert sess1.run(size) == 1  # the orphaned dequeue took nothing
             assert sess1.run(take) == 5
-
-
-def _raised(fn, *args):
-    try:
-        fn(*args)
-    except Exception as e:  # noqa: BLE001 - returned for the test to check
-        return e
-    return None

@@ -14,6 +14,7 @@ from engine.kernels.registry import register_kernel
 from engine.op_defs import register_op
 from engine.rendezvous import LocalRendezvous, Rendezvous, make_key
 from protos import graph_pb2
+from tests.polling import wait_until
 
 F = dtypes.float32
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
@@ -33,15 +34,6 @@ def _record(node, env):
 
 def graph(*nodes):
     return graph_pb2.GraphDef(node=list(nodes))
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def recv_node(name, tensor, send="/job:a/replica:0/task:0/device:CPU:0"):
@@ -148,7 +140,7 @@ def test_independent_blocking_recvs_wait_concurrently():
     t = threading.Thread(target=lambda: result.append(Executor(g).run(fetches=["sum:0"], rendezvous=r)))
     t.start()
     # Both recvs must be waiting at once before anything is sent: a serial executor would block on the first.
-    assert wait_for(lambda: len(waiting) == 2)
+    wait_until(lambda: len(waiting) == 2, 5, "both receives to wait", 0.005)
     r.send(key("e2"), np.float32(2))
     r.send(key("e1"), np.float32(1))
     t.join(5)

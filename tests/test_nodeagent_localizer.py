@@ -3,13 +3,13 @@
 import os
 import stat
 import threading
-import time
 
 import pytest
 
 from nodeagent import logs
 from nodeagent.localizer import LocalizationError, Localizer, safe_relative_path, write_chunks
 from protos import common_pb2
+from tests.polling import wait_until
 
 
 def _chunks(files):
@@ -24,11 +24,12 @@ FILES = {"app.py": (b"print('hi')\n", False), "bin/run.sh": (b"#!/bin/sh\necho r
 
 
 def test_fetches_once_for_concurrent_containers_and_copies_into_each(tmp_path):
-    calls = []
+    calls, asked = [], []
 
     def fetch(app_id):
         calls.append(app_id)
-        time.sleep(0.2)          # a slow fetch, so the other containers must wait for it
+        # a fetch still running while every container asks for the files, so the others must wait for it
+        wait_until(lambda: len(asked) == len(dirs), 10, "every container to ask for the files", 0.005)
         return _chunks(FILES)
 
     loc = Localizer(tmp_path, fetch)
@@ -36,6 +37,7 @@ def test_fetches_once_for_concurrent_containers_and_copies_into_each(tmp_path):
     errors = []
 
     def run(d):
+        asked.append(d)
         try:
             loc.localize("app_1", d)
         except Exception as exc:       # surfaced by the assertion below
@@ -98,14 +100,18 @@ def test_read_log_offsets_and_tail(tmp_path):
 def test_read_log_follow_streams_until_ended_and_drained(tmp_path):
     path = tmp_path / "stdout"
     path.write_bytes(b"first\n")
-    ended = threading.Event()
+    ended, following = threading.Event(), threading.Event()
+
+    def has_ended():
+        following.set()  # the reader asks on every pass of its follow loop
+        return ended.is_set()
 
     def writer():
-        time.sleep(0.2)
+        following.wait(10)  # append only once the reader follows the file
         with open(path, "ab") as f:
             f.write(b"second\n")
         ended.set()
     threading.Thread(target=writer).start()
-    pieces = list(logs.read_log(path, 0, follow=True, has_ended=ended.is_set, poll_s=0.02))
+    pieces = list(logs.read_log(path, 0, follow=True, has_ended=has_ended, poll_s=0.02))
     assert b"".join(d for d, _, _ in pieces) == b"first\nsecond\n"
     assert pieces[-1][2] is True and all(not eof for _, _, eof in pieces[:-1])

@@ -167,7 +167,7 @@ def test_app_runs_its_course_over_grpc(cluster):
         answer["took"] = time.monotonic() - t0
     poller = threading.Thread(target=poll)
     poller.start()
-    time.sleep(0.2)  # let the poll park (not a wait for a result: the assertion below polls)
+    wait_for(lambda: cluster.rm.parked_polls == 1, 10, "the Allocate to park", 0.01)
     node.beat(common_pb2.ContainerStatus(container_id=w0.container_id, app_id=app_id,
                                          state=common_pb2.CONTAINER_COMPLETE, exit_code=3, diagnostics="bad"))
     poller.join(10)

@@ -1,7 +1,6 @@
 """SyncReplicasOptimizer: N worker threads (own graph, own session) against in-process ps + worker servers."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from engine.kernels.context import RunContext
 from engine.kernels.numpy_accumulators import AccumulatorState, TokenQueueState
 from tasklayer.training.sync_replicas import SyncReplicasOptimizer
 from tests.distributed_helpers import free_ports
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -241,21 +241,15 @@ def test_the_chief_loop_applies_once_when_gradients_arrive_across_many_polls(whe
         m["hook"].after_create_session(sess, None)  # chief init, then the loop polls every 50 ms
         runner = m["hook"].queue_runner
         m["add"](sess, "a", 1.0, 0)
-        time.sleep(0.4)  # not a wait for a condition: several of the loop's polls must time out meanwhile
+        polls = runner.polls_timed_out
+        wait_until(lambda: runner.polls_timed_out >= polls + 3, 20, "three polls to find b's gradient missing")
         assert list(sess.run(m["counts"])) == [1, 0] and sess.run(m["step"]) == 0
         m["add"](sess, "b", 2.0, 0)
-        _poll(lambda: sess.run(m["step"]) == 1)
+        wait_until(lambda: sess.run(m["step"]) == 1, 20, "the step to be applied")
         np.testing.assert_allclose(sess.run([m["a"], m["b"]]), [[-LR * 1.0], [-LR * 2.0]], rtol=1e-6)
         assert list(sess.run(m["counts"])) == [0, 0]
         assert runner.steps_applied == 1 and runner.error is None
         assert runner.stop() and m["hook"].queue_runner.steps_applied == 1
-
-
-def _poll(fn, deadline_s=20.0):
-    deadline = time.monotonic() + deadline_s
-    while not fn():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def test_stale_gradients_are_dropped_and_fresh_ones_count():
@@ -277,9 +271,10 @@ def test_stale_gradients_are_dropped_and_fresh_ones_count():
             assert sess.run(count) == 1          # one of two: nothing applied yet
             assert sess.run(m["step"]) == 0
             sess.run(add, {grad: [3.0, 6.0], tag: 0})
-            _poll(lambda: sess.run(m["step"]) == 1)  # the chief applied the average once
+            # the chief applied the average once
+            wait_until(lambda: sess.run(m["step"]) == 1, 20, "the step to be applied")
             np.testing.assert_allclose(sess.run(m["w"]), [-0.2, -0.4], rtol=1e-6)
-            _poll(lambda: sess.run(queue_size) == 2)  # a token per replica, for step 1
+            wait_until(lambda: sess.run(queue_size) == 2, 20, "a token per replica, for step 1")
             sess.run(add, {grad: [100.0, 100.0], tag: 0})  # computed for step 0: stale, dropped
             assert sess.run(count) == 0
             sess.run(add, {grad: [1.0, 1.0], tag: 1})      # for the current step: counted

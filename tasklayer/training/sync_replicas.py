@@ -321,6 +321,7 @@ class SyncQueueRunner:
         self.ready_op = ready_op
         self.poll_seconds = poll_seconds
         self.steps_applied = 0
+        self.polls_timed_out = 0  # rounds that found the step's gradients not all there yet
         self.error = None
         self._stop = threading.Event()
         self._thread = None
@@ -348,6 +349,7 @@ class SyncQueueRunner:
                     session.run(self.sync_op)
                 self.steps_applied += 1
             except (DeadlineExceededError, CancelledError):
+                self.polls_timed_out += 1
                 continue
             except Exception as e:  # a closed session, a dead ps: report it and stop
                 if not self._stop.is_set():
