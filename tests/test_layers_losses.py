@@ -281,7 +281,7 @@ def test_a_loss_trains_a_dense_layer():
         assert sess.run(accuracy) >= 0.9
 
 
-@pytest.mark.parametrize("name", ["tasklayer.losses", "tasklayer.layers", "tasklayer.ops.nn_ops"])
+@pytest.mark.parametrize("name", ["tasklayer.losses", "tasklayer.layers", "tasklayer.layers.core", "tasklayer.ops.nn_ops"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

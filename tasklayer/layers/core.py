@@ -1,4 +1,4 @@
-"""``tf.layers``: the small layer functions TF1 programs use (``dense``) and their class form (``Dense``).
+"""``tf.layers`` core layers: ``dense`` and its class form ``Dense``.
 
 >>> import tasklayer as tf
 >>> with tf.Graph().as_default():
