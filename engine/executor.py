@@ -22,12 +22,12 @@ import time
 
 import numpy as np
 
-from engine import device_spec, dtypes, graph_util, op_defs  # noqa: F401 (dtypes: doctest)
+from engine import device_spec, dtypes, graph_util, graph_validation, op_defs  # noqa: F401 (dtypes: doctest)
 from engine.errors import CancelledError, DeadlineExceededError, OpError, kernel_error
 from engine.kernels import registry
 from engine.kernels.context import RunContext
 from engine.kernels.host import to_host
-from engine.plan import BINARY, NULLARY, UNARY, compile_plan, normalize_fetch
+from engine.plan import BINARY, NULLARY, UNARY, check_feeds, compile_plan, normalize_fetch
 
 DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
@@ -98,7 +98,8 @@ class Executor:
     """Runs one GraphDef (a partition) on one device; thread-safe; plans are cached per run signature.
 
     Every op type is checked to have a kernel when the executor is built, so a graph with an unknown op fails
-    at once (NotFoundError naming op and node), not at its first run.
+    at once (NotFoundError naming op and node), not at its first run; the graph is validated as TF validates
+    one it imports (``engine.graph_validation``).
     """
 
     def __init__(self, graph_def, device=DEFAULT_DEVICE, resources=None, *, fetches=None, feeds=(), targets=()):
@@ -117,6 +118,7 @@ class Executor:
                 _unknown_op(node)
             dev_type = device_spec.DeviceSpec.parse(node.device).device_type if node.device else None
             registry.find(node.op, dev_type or default_type, node.name)
+        graph_validation.validate_graph_def(graph_def, partial=True)  # as TF checks a graph; fed nodes may be gone
         if fetches is not None or targets:
             self.plan_for(fetches or (), feeds, targets)
 
@@ -151,6 +153,8 @@ class Executor:
         for name, value in feeds.items():
             vals[plan.feed_slots[normalize_fetch(name)] if name not in plan.feed_slots
                  else plan.feed_slots[name]] = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if plan.feed_checks:
+            check_feeds(plan, vals)
         try:
             if plan.parallel:
                 executed = self._run_dataflow(plan, vals, cancel, rendezvous)

@@ -6,7 +6,7 @@ Later issues add their ops with ``register_op`` (e.g. variables, which are state
 import dataclasses
 
 from engine import dtypes
-from engine.errors import NotFoundError
+from engine.errors import InvalidArgumentError, NotFoundError
 from engine.graph_util import get_attr
 
 
@@ -19,14 +19,43 @@ class OpDef:
     stateful: bool = False     # never folded or merged; each run may differ or change state
     commutative: bool = False  # CSE may reorder its two data inputs
     blocking: bool = False     # may wait on something outside the graph (a _Recv)
+    inputs: object = None      # the dtypes its data inputs must have (see ``expected_inputs``); None: unchecked
 
 
 _OPS = {}
 
 
-def register_op(name, outputs, *, stateful=False, commutative=False, blocking=False):
-    """Declare op ``name``; ``outputs`` is a callable NodeDef -> list of DType (or an attr name, see below)."""
-    _OPS[name] = OpDef(name, _as_rule(outputs), stateful, commutative, blocking)
+def register_op(name, outputs, *, stateful=False, commutative=False, blocking=False, inputs=None):
+    """Declare op ``name``; ``outputs`` is a callable NodeDef -> list of DType (or an attr name, see below);
+    ``inputs`` says what its data inputs must be (see ``expected_inputs``)."""
+    _OPS[name] = OpDef(name, _as_rule(outputs), stateful, commutative, blocking, inputs)
+
+
+def set_inputs(name, inputs):
+    """Declare the input dtypes of an op registered before (``inputs`` as in ``expected_inputs``)."""
+    _OPS[name] = dataclasses.replace(lookup(name), inputs=inputs)
+
+
+def expected_inputs(node, count):
+    """The dtype each of ``node``'s ``count`` data inputs must have (None where any will do), or None when its op
+    declares nothing. A rule is an attr name (every input has that attr's type), a sequence with one entry per
+    input (an attr name, a DType, or None), or a callable ``(node, count) -> list``. An attr the node lacks checks
+    nothing; a fixed-arity rule whose length differs from ``count`` is an InvalidArgumentError."""
+    rule = lookup(node.op).inputs
+    if rule is None:
+        return None
+    if callable(rule):
+        return rule(node, count)
+    if isinstance(rule, str):
+        return [_attr_type(node, rule)] * count
+    if len(rule) != count:
+        raise InvalidArgumentError(None, None, f"NodeDef {node.name} ({node.op}) expects {len(rule)} inputs, got "
+                                   f"{count}", node_name=node.name, op_type=node.op)
+    return [_attr_type(node, r) if isinstance(r, str) else r for r in rule]
+
+
+def _attr_type(node, attr):
+    return get_attr(node, attr, None)
 
 
 def lookup(op_type):
@@ -141,3 +170,26 @@ register_op("SparseSoftmaxCrossEntropyWithLogits", lambda node: [get_attr(node, 
 register_op("NoOp", _none)
 register_op("_Send", _none, stateful=True)
 register_op("_Recv", "tensor_type", stateful=True, blocking=True)
+
+
+# What each op's data inputs must be, as TF's OpDefs say (see ``expected_inputs``).
+_B, _I32 = dtypes.bool_, dtypes.int32
+_INPUTS = {
+    "MatMul": "T", "AddN": "T", "Pack": "T", "Softmax": "T", "LogSoftmax": "T", "ZerosLike": "T",
+    "OnesLike": "T", "_Send": "T", "Squeeze": ("T",), "Unpack": ("T",), "Cast": ("SrcT",),
+    "LogicalAnd": (_B, _B), "LogicalOr": (_B, _B), "LogicalNot": (_B,),
+    "All": (_B, "Tidx"), "Any": (_B, "Tidx"), "ArgMax": ("T", "Tidx"), "ArgMin": ("T", "Tidx"),
+    "Reshape": ("T", "Tshape"), "Transpose": ("T", "Tperm"), "ExpandDims": ("T", "Tdim"),
+    "Tile": ("T", "Tmultiples"), "BroadcastTo": ("T", "Tidx"), "Slice": ("T", "Index", "Index"),
+    "StridedSlice": ("T", "Index", "Index", "Index"), "Split": (_I32, "T"),
+    "GatherV2": ("Tparams", "Tindices", "Taxis"), "Select": (_B, "T", "T"), "OneHot": ("TI", _I32, "T", "T"),
+    "Fill": ("index_type", "T"), "Range": ("Tidx", "Tidx", "Tidx"),
+    "SoftmaxCrossEntropyWithLogits": ("T", "T"), "SparseSoftmaxCrossEntropyWithLogits": ("T", "Tlabels"),
+    "ConcatV2": lambda node, count: [_attr_type(node, "T")] * (count - 1) + [_attr_type(node, "Tidx")],
+}
+for _op in ARITHMETIC_BINARY + COMPARISONS + UNARY:
+    _INPUTS.setdefault(_op, "T")
+for _op in ("Sum", "Mean", "Max", "Min", "Prod"):
+    _INPUTS[_op] = ("T", "Tidx")
+for _op, _rule in _INPUTS.items():
+    set_inputs(_op, _rule)

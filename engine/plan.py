@@ -6,6 +6,8 @@ Slot 0 holds the run's ``RunContext`` (read by kernels that need it); fed tensor
 
 import dataclasses
 
+import numpy as np
+
 from engine import device_spec, graph_util, op_defs
 from engine.errors import InvalidArgumentError, OpError
 from engine.kernels import registry
@@ -37,6 +39,7 @@ class Plan:
     blocking: list           # step -> may block (a _Recv)
     parallel: bool           # some steps could usefully run at the same time
     uses_gpu: bool           # some step runs a GPU kernel (values may need copying to the host)
+    feed_checks: list = dataclasses.field(default_factory=list)  # (tensor, slot, numpy dtype, shape or None)
 
 
 def normalize_fetch(name):
@@ -102,9 +105,10 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
         return first_slot[src] + idx
 
     index = {name: i for i, name in enumerate(order)}
+    checks = _feed_checks(nodes, feed_slots)
     plan = Plan(steps=[], names=list(order), ops=[], input_names=[], num_outputs=[], num_slots=next_slot,
                 feed_slots=feed_slots, fetch_slots=[slot_of(f) for f in fetches], successors=[],
-                pending=[], blocking=[], parallel=False, uses_gpu=False)
+                pending=[], blocking=[], parallel=False, uses_gpu=False, feed_checks=checks)
     default_type = device_spec.DeviceSpec.parse(device).device_type or "CPU"
     for name in order:
         node = nodes[name]
@@ -138,6 +142,37 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
     if plan.uses_gpu:
         _copy_gpu_values_to_host_for_cpu_kernels(plan, nodes, default_type)
     return plan
+
+
+def _feed_checks(nodes, feed_slots):
+    """What each fed tensor of the graph must be: its producer's output dtype, and a Placeholder's declared shape
+    (a tuple with None for unknown dims; None when the rank is unknown too)."""
+    checks = []
+    for tensor, slot in sorted(feed_slots.items()):
+        name, idx, _ = graph_util.parse_input(tensor)
+        node = nodes.get(name)
+        if node is None:  # a fed tensor whose producer was pruned away: nothing declares what it must be
+            continue
+        dtype = op_defs.output_dtypes(node)[idx]
+        shape = graph_util.get_attr(node, "shape", None) if node.op == "Placeholder" else None
+        checks.append((tensor, slot, np.dtype(dtype.as_numpy_dtype), dtype, shape))
+    return checks
+
+
+def check_feeds(plan, vals):
+    """InvalidArgumentError naming the tensor when a fed value has another dtype than its tensor, or a shape its
+    placeholder does not admit (TF's checks of a feed)."""
+    for tensor, slot, np_dtype, dtype, shape in plan.feed_checks:
+        value = vals[slot]
+        if value.dtype != np_dtype:
+            raise InvalidArgumentError(None, None, f"Cannot feed value of dtype {value.dtype} for Tensor "
+                                       f"'{tensor}', which has dtype {dtype.name}",
+                                       node_name=graph_util.node_name(tensor))
+        if shape is not None and (len(shape) != value.ndim or any(
+                d is not None and d != v for d, v in zip(shape, value.shape))):
+            want = "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+            raise InvalidArgumentError(None, None, f"Cannot feed value of shape {list(value.shape)} for Tensor "
+                                       f"'{tensor}', which has shape {want}", node_name=graph_util.node_name(tensor))
 
 
 def _needed_nodes(nodes, fetches, feeds, target_nodes):

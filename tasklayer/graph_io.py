@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from engine import graph_util, tensor_codec
+from engine import errors, graph_util, graph_validation, tensor_codec
 from protos import graph_pb2
 from tasklayer import graph as graph_lib
 from tasklayer.shapes import TensorShape
@@ -68,16 +68,11 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None)
         if not isinstance(value, Tensor):
             raise TypeError(f"input_map values must be Tensors, got {value!r} for {key!r}")
         mapping[graph_util.tensor_name(key)] = value
-    nodes = {}
-    for node in graph_def.node:
-        if node.name in nodes:
-            raise ValueError(f"import_graph_def: duplicate node name {node.name!r} in graph_def")
-        nodes[node.name] = node
-    for node in graph_def.node:
-        for inp in node.input:
-            if graph_util.node_name(inp) not in nodes:
-                raise ValueError(f"import_graph_def: node {node.name!r} has an input {inp!r} that is not in "
-                                 "graph_def")
+    try:  # names, inputs, attrs and input dtypes, as TF's importer checks them
+        graph_validation.validate_graph_def(graph_def)
+    except errors.OpError as e:
+        raise ValueError(f"import_graph_def: {e.message}") from None
+    nodes = {node.name: node for node in graph_def.node}
     order = _stable_topological_order(nodes)
 
     g = graph_lib.graph_of(list(mapping.values()))

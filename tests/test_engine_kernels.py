@@ -187,7 +187,7 @@ def test_shape_ops():
     check(run_op1("Tile", [x, np.int32([1, 2, 1])]), np.tile(x, (1, 2, 1)), F32)
     check(run_op1("BroadcastTo", [rand((3, 1)), np.int32([2, 3, 4])]).shape, (2, 3, 4))
     check(run_op1("Slice", [x, np.int32([1, 0, 1]), np.int32([-1, 2, 3])]), x[1:, 0:2, 1:4], F32)
-    parts = run_op("Split", [np.int32(1), rand((2, 6))], num_split=3)
+    parts = run_op("Split", [np.int32(1), rand((2, 6))], num_split=3, T=dtypes.float32)
     assert [p.shape for p in parts] == [(2, 2)] * 3
     a, b = rand((2, 3)), rand((2, 3))
     check(run_op1("ConcatV2", [a, b, np.int32(-1)], N=2), np.concatenate([a, b], -1), F32)
@@ -250,7 +250,7 @@ def test_nn_ops_are_stable():
 
 
 def test_sources():
-    check(run_op1("Fill", [np.int32([2, 0]), F32(3)]), np.full((2, 0), 3, F32), F32)
+    check(run_op1("Fill", [np.int32([2, 0]), F32(3)], T=dtypes.float32), np.full((2, 0), 3, F32), F32)
     x = rand((2, 3), np.int64)
     check(run_op1("ZerosLike", [x]), np.zeros_like(x), np.int64)
     check(run_op1("OnesLike", [x]), np.ones_like(x), np.int64)

@@ -6,7 +6,7 @@ import numpy as np
 from engine.errors import InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
-from engine.kernels.util import int_list, int_scalar
+from engine.kernels.util import check_output_size, int_list, int_scalar
 
 
 @register_kernel("Reshape", "CPU", xp_generic=True)
@@ -71,6 +71,9 @@ def tile(node, env, xp=np):
         if len(m) != x.ndim:
             raise InvalidArgumentError(None, None, f"Expected multiples argument to be a vector of length "
                                                    f"{x.ndim} but got length {len(m)}")
+        if any(v < 0 for v in m):
+            raise InvalidArgumentError(None, None, f"Expected multiples to be non-negative, got {m}")
+        check_output_size([d * v for d, v in zip(x.shape, m)], x.dtype)
         return xp.tile(x, m)
     return tile_fn
 

@@ -1,12 +1,14 @@
 """Source kernels: Const, Placeholder, Fill, ZerosLike, OnesLike, Range, Shape, Size, Rank."""
 
+import math
+
 import numpy as np
 
 from engine import tensor_codec
 from engine.errors import InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
-from engine.kernels.util import int_list
+from engine.kernels.util import check_output_size, int_list
 
 
 @register_kernel("Const", "CPU", xp_generic=True)
@@ -52,6 +54,7 @@ def fill(node, env, xp=np):
             raise InvalidArgumentError(None, None, f"dims must be non-negative, got {shape}")
         if getattr(value, "ndim", 0) != 0:
             raise InvalidArgumentError(None, None, f"value must be a scalar, got shape {list(value.shape)}")
+        check_output_size(shape, value.dtype)
         return xp.full(shape, value, dtype=value.dtype)
     return fill_fn
 
@@ -81,6 +84,7 @@ def range_(node, env, xp=np):
             raise InvalidArgumentError(None, None, f"Requires start <= limit when delta > 0: {s}/{l}"
                                        if d > 0 else f"Requires start >= limit when delta < 0: {s}/{l}")
         out_dtype = dtype.as_numpy_dtype if dtype is not None else np.asarray(start).dtype
+        check_output_size([max(0, math.ceil((l - s) / d))], out_dtype)
         return xp.arange(s, l, d).astype(out_dtype, copy=False)
     return range_fn
 
