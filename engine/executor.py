@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from engine import device_spec, dtypes, graph_util, graph_validation, op_defs  # noqa: F401 (dtypes: doctest)
+from engine import device_spec, dtypes, graph_util, graph_validation, op_defs, refs  # noqa: F401 (dtypes: doctest)
 from engine.errors import CancelledError, DeadlineExceededError, OpError, kernel_error
 from engine.kernels import registry
 from engine.kernels.context import RunContext
@@ -170,6 +170,8 @@ class Executor:
         out = []
         for slot in plan.fetch_slots:
             value = vals[slot]
+            if isinstance(value, refs.Ref):  # a fetched variable: its value as the step leaves it
+                value = value.read()
             if plan.uses_gpu:
                 value = to_host(value)
             out.append(value if type(value) is np.ndarray else np.asarray(value))

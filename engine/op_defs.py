@@ -20,15 +20,21 @@ class OpDef:
     commutative: bool = False  # CSE may reorder its two data inputs
     blocking: bool = False     # may wait on something outside the graph (a _Recv)
     inputs: object = None      # the dtypes its data inputs must have (see ``expected_inputs``); None: unchecked
+    ref_inputs: tuple = ()     # inputs that take a variable itself (a ``Ref``), not its value: Assign's input 0
+    ref_output: bool = False   # outputs a ``Ref`` (a variable), which other consumers read when they run
 
 
 _OPS = {}
 
 
-def register_op(name, outputs, *, stateful=False, commutative=False, blocking=False, inputs=None):
+def register_op(name, outputs, *, stateful=False, commutative=False, blocking=False, inputs=None, ref_inputs=(),
+                ref_output=False):
     """Declare op ``name``; ``outputs`` is a callable NodeDef -> list of DType (or an attr name, see below);
-    ``inputs`` says what its data inputs must be (see ``expected_inputs``)."""
-    _OPS[name] = OpDef(name, _as_rule(outputs), stateful, commutative, blocking, inputs)
+    ``inputs`` says what its data inputs must be (see ``expected_inputs``); ``ref_inputs`` which inputs take a
+    variable itself (``engine.refs``): every other input gets values; ``ref_output`` that its output is such a
+    variable."""
+    _OPS[name] = OpDef(name, _as_rule(outputs), stateful, commutative, blocking, inputs, tuple(ref_inputs),
+                       ref_output)
 
 
 def set_inputs(name, inputs):

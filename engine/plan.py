@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from engine import device_spec, graph_util, op_defs
+from engine import device_spec, graph_util, op_defs, refs
 from engine.errors import InvalidArgumentError, OpError
 from engine.kernels import registry
 from engine.kernels.context import KernelEnv
@@ -106,6 +106,7 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
 
     index = {name: i for i, name in enumerate(order)}
     checks = _feed_checks(nodes, feed_slots)
+    ref_nodes = _ref_nodes(order, nodes, parsed, feeds)
     plan = Plan(steps=[], names=list(order), ops=[], input_names=[], num_outputs=[], num_slots=next_slot,
                 feed_slots=feed_slots, fetch_slots=[slot_of(f) for f in fetches], successors=[],
                 pending=[], blocking=[], parallel=False, uses_gpu=False, feed_checks=checks)
@@ -121,6 +122,9 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
                 check_tensor(tensor, f"input of node {name!r}:")
             data.append(tensor)
         kd, fn = _instantiate(node, default_type, device, resources, node_state)
+        reads = _ref_reads(node, data, ref_nodes, 1 if kd.needs_context else 0)
+        if reads:
+            fn = refs.reading(fn, reads)
         plan.uses_gpu |= kd.device_type == "GPU"
         ins = tuple(slot_of(t) for t in data)
         if kd.needs_context:
@@ -173,6 +177,31 @@ def check_feeds(plan, vals):
             want = "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
             raise InvalidArgumentError(None, None, f"Cannot feed value of shape {list(value.shape)} for Tensor "
                                        f"'{tensor}', which has shape {want}", node_name=graph_util.node_name(tensor))
+
+
+def _ref_nodes(order, nodes, parsed, feeds):
+    """The nodes whose output is a variable (a ``Ref``): variable nodes, and Identity nodes of them, which forward
+    the variable as TF's Identity forwards its buffer (``v/read`` then sees later updates, as in TF1)."""
+    found = set()
+    for name in order:
+        node = nodes[name]
+        if op_defs.lookup(node.op).ref_output:
+            found.add(name)
+        elif node.op == "Identity":
+            data = [(src, idx) for src, idx, ctl in parsed[name] if not ctl]
+            if data and data[0][0] in found and f"{data[0][0]}:{data[0][1]}" not in feeds:
+                found.add(name)
+    return found
+
+
+def _ref_reads(node, data, ref_nodes, offset):
+    """Argument positions of ``node``'s kernel that get a variable (a ``Ref``) but want its value, read when the
+    kernel runs: every input from a ref node but the op's declared ref inputs (and an Identity's, forwarded)."""
+    if node.op == "Identity" and node.name in ref_nodes:
+        return []
+    takes_refs = op_defs.lookup(node.op).ref_inputs
+    return [k + offset for k, tensor in enumerate(data)
+            if k not in takes_refs and graph_util.node_name(tensor) in ref_nodes]
 
 
 def _needed_nodes(nodes, fetches, feeds, target_nodes):

@@ -1,9 +1,12 @@
 """numpy arrays to and from ``TensorProto``/shape protos, as raw bytes (no per-element fields); strings, an
-object array of ``bytes``, travel as ``string_val`` (one entry per element).
+object array of ``bytes``, travel as ``string_val`` (one entry per element). Every DType travels, bfloat16 and
+complex included.
 
 >>> from_proto(to_proto(np.array(["w", b"b"], dtype=object))).tolist()
 [b'w', b'b']
 """
+
+import sys
 
 import numpy as np
 
@@ -34,7 +37,9 @@ def to_proto(array, dtype=None):
         return graph_pb2.TensorProto(dtype=dt.as_datatype_enum, shape=graph_pb2.TensorShapeProto(dim=arr.shape),
                                      string_val=[_as_bytes(v) for v in arr.reshape(-1)])
     shape = arr.shape  # before ascontiguousarray, which turns a 0-d array into shape (1,)
-    arr = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)
+    arr = np.ascontiguousarray(arr)
+    if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and sys.byteorder == "big"):
+        arr = arr.astype(arr.dtype.newbyteorder("<"))
     return graph_pb2.TensorProto(dtype=dt.as_datatype_enum,
                                  shape=graph_pb2.TensorShapeProto(dim=shape),
                                  content=arr.tobytes())
@@ -48,7 +53,10 @@ def from_proto(proto):
         out = np.empty(len(proto.string_val), dtype=object)  # np.array(list) would make a 2-D bytes array
         out[:] = list(proto.string_val)
         return out.reshape(shape)
-    return np.frombuffer(proto.content, dtype=np.dtype(dt.as_numpy_dtype).newbyteorder("<")).reshape(shape)
+    np_dtype = np.dtype(dt.as_numpy_dtype)
+    if sys.byteorder == "big":  # the bytes are little-endian; on this machine that is not the native order
+        np_dtype = np_dtype.newbyteorder("<")
+    return np.frombuffer(proto.content, dtype=np_dtype).reshape(shape)
 
 
 def _as_bytes(value):

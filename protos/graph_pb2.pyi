@@ -14,21 +14,35 @@ class DataType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DT_DOUBLE: _ClassVar[DataType]
     DT_INT32: _ClassVar[DataType]
     DT_UINT8: _ClassVar[DataType]
+    DT_INT16: _ClassVar[DataType]
+    DT_INT8: _ClassVar[DataType]
     DT_STRING: _ClassVar[DataType]
+    DT_COMPLEX64: _ClassVar[DataType]
     DT_INT64: _ClassVar[DataType]
     DT_BOOL: _ClassVar[DataType]
     DT_BFLOAT16: _ClassVar[DataType]
+    DT_UINT16: _ClassVar[DataType]
+    DT_COMPLEX128: _ClassVar[DataType]
     DT_HALF: _ClassVar[DataType]
+    DT_UINT32: _ClassVar[DataType]
+    DT_UINT64: _ClassVar[DataType]
 DT_INVALID: DataType
 DT_FLOAT: DataType
 DT_DOUBLE: DataType
 DT_INT32: DataType
 DT_UINT8: DataType
+DT_INT16: DataType
+DT_INT8: DataType
 DT_STRING: DataType
+DT_COMPLEX64: DataType
 DT_INT64: DataType
 DT_BOOL: DataType
 DT_BFLOAT16: DataType
+DT_UINT16: DataType
+DT_COMPLEX128: DataType
 DT_HALF: DataType
+DT_UINT32: DataType
+DT_UINT64: DataType
 
 class TensorShapeProto(_message.Message):
     __slots__ = ("dim", "unknown_rank")

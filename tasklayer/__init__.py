@@ -60,3 +60,24 @@ initialize_all_variables = global_variables_initializer  # TF1's deprecated alia
 
 # ---- issue 5 (session configuration, lossy transfer): appended by the config helper --------------------------
 from tasklayer.session_config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions  # noqa: E402,F401
+
+# ---- issue 10 (TF1 scaffolding, dtypes, random ops, initializers) ----
+from tasklayer.dtypes import (bfloat16, complex64, complex128, int8, int16, uint16, uint32,  # noqa: E402,F401
+                              uint64)
+from tasklayer.ops.math_ops import (saturate_cast, to_bfloat16, to_complex64, to_complex128,  # noqa: E402,F401
+                                    to_double, to_float, to_int32, to_int64)
+from tasklayer.ops.linalg_ops import qr  # noqa: E402,F401
+from tasklayer.ops.random_ops import (get_seed, multinomial, random_crop, random_shuffle,  # noqa: E402,F401
+                                      truncated_normal)
+from tasklayer.initializers import (glorot_normal_initializer, orthogonal_initializer,  # noqa: E402,F401
+                                    truncated_normal_initializer, uniform_unit_scaling_initializer,
+                                    variance_scaling_initializer)
+from tasklayer import app, flags, tf_random as random, tf_logging as logging  # noqa: E402,F401
+from tasklayer.tf_logging import get_logger  # noqa: E402,F401
+
+# ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
+from tasklayer import metrics  # noqa: E402,F401
+from tasklayer.ops.clip_ops import (clip_by_average_norm, clip_by_global_norm, clip_by_norm,  # noqa: E402,F401
+                                    clip_by_value, global_norm)
+from tasklayer.ops.embedding_ops import dynamic_partition, dynamic_stitch  # noqa: E402,F401
+

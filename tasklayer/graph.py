@@ -37,6 +37,17 @@ class GraphKeys:
     INIT_OP = "init_op"
     TRAIN_OP = "train_op"
     SAVERS = "savers"
+    METRIC_VARIABLES = "metric_variables"
+    MODEL_VARIABLES = "model_variables"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    QUEUE_RUNNERS = "queue_runners"
+    READY_OP = "ready_op"
+    READY_FOR_LOCAL_INIT_OP = "ready_for_local_init_op"
+    LOCAL_INIT_OP = "local_init_op"
+    SUMMARY_OP = "summary_op"
+    ACTIVATIONS = "activations"
+    WEIGHTS = "weights"
+    BIASES = "biases"
 
 
 class _Scopes(threading.local):

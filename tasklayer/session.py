@@ -208,7 +208,7 @@ def _feed_value(tensor, value):
         array = np.asarray(value)
     except ValueError:
         raise ValueError(f"Cannot feed a non-rectangular sequence for Tensor {tensor.name!r}") from None
-    cast = dtypes.safe_cast(array, tensor.dtype) if array.dtype.kind in "biuf" else None
+    cast = dtypes.safe_cast(array, tensor.dtype)  # None for a value the dtype cannot hold
     if cast is None:
         raise TypeError(f"Cannot feed value of dtype {array.dtype} for Tensor {tensor.name!r}, which has dtype "
                         f"{tensor.dtype.name}")

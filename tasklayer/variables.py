@@ -17,15 +17,16 @@ expected, so ``x @ w + b`` works as in TF1.
 
 import numpy as np
 
-from tasklayer import dtypes, state_ops
-from tasklayer.graph import GraphKeys, colocate_with, get_default_graph, graph_of, name_scope
+from tasklayer import dtypes, initializers, state_ops, tf_logging
+from tasklayer.graph import GraphKeys, Tensor, colocate_with, get_default_graph, graph_of, name_scope
 from tasklayer.ops import array_ops, control_flow_ops
 from tasklayer.ops.constant_op import convert_to_tensor, register_tensor_conversion_function
 from tasklayer.shapes import TensorShape
 
 __all__ = ["Variable", "global_variables", "trainable_variables", "local_variables", "global_variables_initializer",
            "variables_initializer", "local_variables_initializer", "is_variable_initialized",
-           "report_uninitialized_variables", "get_or_create_global_step", "get_global_step", "create_global_step"]
+           "report_uninitialized_variables", "get_or_create_global_step", "get_global_step", "create_global_step",
+           "assert_global_step", "global_step"]
 
 
 class Variable:
@@ -303,20 +304,59 @@ def _string_constant(values, name):
 
 # ---------------------------------------------------------------------- global step
 def get_global_step(graph=None):
-    """The global step variable of ``graph`` (default graph), or None."""
+    """The global step of ``graph`` (default graph), as TF finds it: the one entry of the GLOBAL_STEP collection,
+    else the variable named ``global_step`` (e.g. ``tf.Variable(0, name="global_step", trainable=False)``), else
+    None. Several entries in the collection log an error and give None, as in TF.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default():
+    ...     step = tf.Variable(0, name="global_step", trainable=False)
+    ...     tf.train.get_global_step() is step
+    True
+    """
     graph = graph or get_default_graph()
     found = graph.get_collection(GraphKeys.GLOBAL_STEP)
     if len(found) > 1:
-        raise TypeError("There are multiple global steps in the GLOBAL_STEP collection")
-    return found[0] if found else None
+        tf_logging.error("Multiple tensors in global_step collection.")
+        return None
+    if found:
+        step = found[0]
+    else:
+        try:
+            step = graph.get_tensor_by_name("global_step:0")
+        except KeyError:
+            return None
+        step = _variable_of(graph, step)
+    assert_global_step(step)
+    return step
+
+
+def _variable_of(graph, tensor):
+    """The Variable whose VariableV2 output is ``tensor`` (TF gives the tensor; ours reads and updates alike),
+    else ``tensor`` itself."""
+    for key in (GraphKeys.GLOBAL_VARIABLES, GraphKeys.LOCAL_VARIABLES):
+        for v in graph.get_collection(key):
+            if isinstance(v, Variable) and v._ref() is tensor:
+                return v
+    return tensor
+
+
+def assert_global_step(global_step_tensor):
+    """TypeError unless ``global_step_tensor`` is a scalar integer Variable or Tensor (TF's checks and words)."""
+    if not isinstance(global_step_tensor, (Variable, Tensor)):
+        raise TypeError(f'Existing "global_step" must be a Variable or Tensor: {global_step_tensor}.')
+    if not global_step_tensor.dtype.base_dtype.is_integer:
+        raise TypeError(f'Existing "global_step" does not have integer type: {global_step_tensor.dtype}')
+    shape = global_step_tensor.get_shape()
+    if shape.ndims != 0 and shape.is_fully_defined():
+        raise TypeError(f'Existing "global_step" is not scalar: {shape}')
 
 
 def create_global_step(graph=None):
-    """Create the int64 scalar ``global_step`` variable (ValueError if one exists)."""
+    """Create the int64 scalar ``global_step`` variable (ValueError if the graph has a global step already)."""
     graph = graph or get_default_graph()
     if get_global_step(graph) is not None:
         raise ValueError('"global_step" already exists.')
-    from tasklayer import initializers
     from tasklayer.variable_scope import get_variable
     with graph.as_default(), graph.name_scope(None):
         return get_variable("global_step", shape=[], dtype=dtypes.int64, initializer=initializers.zeros(),
@@ -332,5 +372,10 @@ def get_or_create_global_step(graph=None):
     True
     """
     graph = graph or get_default_graph()
-    return get_global_step(graph) or create_global_step(graph)
+    step = get_global_step(graph)
+    return create_global_step(graph) if step is None else step
 
+
+def global_step(sess, global_step_tensor):
+    """The global step's current value in ``sess``, as a Python int (``tf.train.global_step``)."""
+    return int(sess.run(global_step_tensor))

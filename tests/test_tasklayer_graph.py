@@ -192,7 +192,7 @@ def test_dtype_promotion_rules():
     with pytest.raises(TypeError, match="not in list of allowed values"):
         tf.sqrt(tf.constant(4))
     with pytest.raises(TypeError, match="Failed to convert"):
-        tf.constant("text")
+        tf.constant(object())  # text is a tf.string constant, as in TF; an arbitrary object is not
     with pytest.raises(ValueError, match="requested dtype float64"):
         tf.convert_to_tensor(f32, dtype=tf.float64)
 

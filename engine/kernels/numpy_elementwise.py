@@ -165,6 +165,8 @@ def cast(node, env, xp=np):
     def cast_fn(x):
         if x.dtype == dst:
             return x
+        if x.dtype.kind == "c" and np.dtype(dst).kind != "c":
+            x = x.real  # TF drops the imaginary part; numpy would warn on every such cast
         with np.errstate(invalid="ignore", over="ignore"):
             return x.astype(dst)
     return cast_fn

@@ -6,6 +6,10 @@ A variable's value lives in the executor's ``ResourceMgr`` (it outlives runs), i
 input, as in TF; they find its state through an alias keyed by that node's name, so they must run in the same
 process as the variable (the task layer colocates them).
 
+A VariableV2 outputs its ``VariableState`` (an ``engine.refs.Ref``): ref ops take it as is, and every other
+consumer reads the value when it runs (the plan does the read), so a read under ``control_dependencies`` on an
+update sees the update, as TF1's ref variables do.
+
 Updates replace the stored array under the variable's lock instead of writing into it: a reader that already
 holds the old array keeps a consistent snapshot, and several steps updating one variable on a ps never tear it.
 """
@@ -15,6 +19,7 @@ import threading
 import numpy as np
 
 from engine import dtypes, op_defs
+from engine.refs import Ref
 from engine.errors import FailedPreconditionError, InvalidArgumentError
 from engine.graph_util import get_attr, node_name
 from engine.kernels.registry import register_kernel
@@ -23,14 +28,16 @@ from engine.kernels.registry import register_kernel
 REF_CONTAINER = "_variable_refs"
 
 _REF_OPS = ("Assign", "AssignAdd", "AssignSub", "ApplyGradientDescent", "ApplyMomentum", "ApplyAdam")
+# How many leading inputs of each ref op are variables.
+_REFS = {"ApplyMomentum": 2, "ApplyAdam": 3}
 
-op_defs.register_op("VariableV2", "dtype", stateful=True)
-op_defs.register_op("IsVariableInitialized", dtypes.bool_, stateful=True)
+op_defs.register_op("VariableV2", "dtype", stateful=True, ref_output=True)
+op_defs.register_op("IsVariableInitialized", dtypes.bool_, stateful=True, ref_inputs=(0,))
 for _op in _REF_OPS:
-    op_defs.register_op(_op, "T", stateful=True)
+    op_defs.register_op(_op, "T", stateful=True, ref_inputs=tuple(range(_REFS.get(_op, 1))))
 
 
-class VariableState:
+class VariableState(Ref):
     """One variable's value (an ndarray, or None before initialization), declared dtype/shape and lock."""
 
     __slots__ = ("name", "dtype", "shape", "value", "lock")
@@ -49,6 +56,8 @@ class VariableState:
             raise uninitialized_error(self.name)
         return value
 
+    read = get  # what a non-ref consumer of the variable node gets, when it runs
+
     def set(self, value):
         """Store ``value`` (already our own array) read-only, so no consumer can change it in place."""
         value.setflags(write=False)
@@ -63,42 +72,8 @@ def uninitialized_error(name):
 
 
 class UninitializedValueError(FailedPreconditionError, AttributeError):
-    """Raised by any use of an uninitialized variable's output (an AttributeError too, so ``getattr(x, "size",
-    0)`` probes in the executor see "no such attribute" instead of crashing)."""
-
-
-class Uninitialized:
-    """What an uninitialized VariableV2 outputs: ref ops (Assign) ignore it; any other use raises
-    FailedPreconditionError naming the variable (numpy conversion, attributes, ufuncs)."""
-
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        object.__setattr__(self, "_name", name)
-
-    def __getattr__(self, attr):
-        raise uninitialized_error(object.__getattribute__(self, "_name"))
-
-    def __array__(self, *args, **kwargs):
-        raise uninitialized_error(self._name)
-
-    def __array_ufunc__(self, *args, **kwargs):
-        raise uninitialized_error(self._name)
-
-    def __array_function__(self, *args, **kwargs):
-        raise uninitialized_error(self._name)
-
-    def __len__(self):
-        raise uninitialized_error(self._name)
-
-    def __iter__(self):
-        raise uninitialized_error(self._name)
-
-    def __getitem__(self, key):
-        raise uninitialized_error(self._name)
-
-    def __repr__(self):
-        return f"<uninitialized variable {self._name}>"
+    """Raised by any use of an uninitialized variable's value (an AttributeError too, as it used to be raised
+    from attribute probes; callers may still catch it so)."""
 
 
 def _require_resources(node, env):
@@ -111,7 +86,7 @@ def _require_resources(node, env):
 
 @register_kernel("VariableV2", "CPU")
 def variable(node, env):
-    """Outputs the variable's current value (or an ``Uninitialized`` marker that only ref ops accept)."""
+    """Outputs the variable's state: ref ops use it, other consumers read its value when they run."""
     resources = _require_resources(node, env)
     dtype = get_attr(node, "dtype")
     shape = get_attr(node, "shape", None)
@@ -120,12 +95,7 @@ def variable(node, env):
     state = resources.lookup_or_create(container, shared,
                                        lambda: VariableState(node.name, dtype.as_numpy_dtype, shape))
     resources.create(REF_CONTAINER, node.name, state)
-    marker = Uninitialized(node.name)
-
-    def variable_fn():
-        value = state.value
-        return marker if value is None else value
-    return variable_fn
+    return lambda: state
 
 
 def _ref_state(node, env, index=0):

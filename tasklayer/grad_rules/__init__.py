@@ -8,7 +8,6 @@ Importing this package registers every rule (math_grad: elementwise, matmul, red
 _RULES = {}
 _NOT_DIFFERENTIABLE = set()
 
-
 def register_gradient(op_type):
     """Decorator registering the gradient rule of ``op_type``."""
     def wrap(rule):
@@ -16,11 +15,9 @@ def register_gradient(op_type):
         return rule
     return wrap
 
-
 def not_differentiable(*op_types):
     """Declare op types whose outputs carry no gradient (comparisons, argmax, integer casts...)."""
     _NOT_DIFFERENTIABLE.update(op_types)
-
 
 def get_rule(op_type):
     """The rule of ``op_type``, None for a declared non-differentiable op; LookupError when none is known."""
@@ -29,15 +26,18 @@ def get_rule(op_type):
         raise LookupError(f"No gradient defined for operation type {op_type!r}")
     return rule
 
-
 def is_not_differentiable(op_type):
     """Whether ``op_type`` was declared non-differentiable."""
     return op_type in _NOT_DIFFERENTIABLE
-
 
 def registered():
     """Op types with a gradient rule (sorted)."""
     return sorted(_RULES)
 
-
 from tasklayer.grad_rules import array_grad, math_grad  # noqa: E402,F401 - registers the rules
+
+# ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
+from tasklayer.grad_rules import nn_grad  # noqa: E402,F401 - registers the rules
+
+# ---- issue 10 (random ops) ----
+from tasklayer.grad_rules import random_grad  # noqa: E402,F401 - declares them not differentiable

@@ -1,10 +1,12 @@
-"""Helpers the gradient rules share: undoing broadcasting, static axes and shapes."""
+"""Helpers the gradient rules share: undoing broadcasting and reductions, with static shapes where they are
+known and run-time shapes (Shape, Size, BroadcastGradientArgs) where they are not (``tf.placeholder("float")``)."""
 
 import numpy as np
 
 from engine.kernels.numpy_grad import broadcast_gradient_args as static_broadcast_args
+from tasklayer import dtypes
 from tasklayer.grad_rules import _ops
-from tasklayer.ops import array_ops, reduction_ops, static_value
+from tasklayer.ops import array_ops, math_ops, reduction_ops, static_value
 
 
 def static_shape(t):
@@ -49,20 +51,36 @@ def unbroadcast(grad, x, other):
     return array_ops.reshape(reduction_ops.reduce_sum(grad, rx), array_ops.shape(x))
 
 
-def reduction_axes(op):
-    """The reduction op's axes as non-negative ints (static), with the input's rank; ValueError otherwise."""
+def static_reduction_axes(op):
+    """A reduction op's axes as sorted non-negative ints when its input rank and axes are known, else None."""
     x, axes_t = op.inputs[0], op.inputs[1]
     rank = x.shape.ndims
     axes = static_value.constant_ints(axes_t)
     if rank is None or axes is None:
-        raise ValueError(f"gradient of {op.type} '{op.name}' needs a known input rank and constant axes")
-    return sorted({a % rank for a in axes}) if rank else [], rank
+        return None
+    return sorted({a % rank for a in axes}) if rank else []
+
+
+def kept_dims_shape(x, axes_t):
+    """The run-time shape of ``x`` with the dims in ``axes_t`` set to 1 (the ``keep_dims`` shape of a reduction),
+    for an input whose rank or axes are known only when the graph runs (TF's ``reduced_shape``)."""
+    shape = array_ops.shape(x)
+    rank = array_ops.size(shape)
+    axes = array_ops.reshape(math_ops.cast(axes_t, dtypes.int32), [1, -1])
+    # Negative axes count from the end; a scalar's axes (0 or -1) fold onto nothing (no division by a zero rank).
+    axes = math_ops.floormod(axes + rank, math_ops.maximum(rank, 1))
+    positions = array_ops.reshape(math_ops.range(rank), [-1, 1])
+    reduced = reduction_ops.reduce_any(math_ops.equal(positions, axes), axis=1)
+    return array_ops.where(reduced, array_ops.ones_like(shape), shape)
 
 
 def restore_reduced(grad, op):
-    """A reduction's output gradient broadcast back to the input's shape."""
-    x = op.inputs[0]
-    axes, rank = reduction_axes(op)
+    """A reduction's output gradient broadcast back to the input's shape (statically where the input's rank and
+    the axes are known, else through the run-time shapes)."""
+    x, axes_t = op.inputs[0], op.inputs[1]
+    axes = static_reduction_axes(op)
+    if axes is None:
+        return array_ops.broadcast_to(array_ops.reshape(grad, kept_dims_shape(x, axes_t)), array_ops.shape(x))
     if not op.get_attr("keep_dims"):
         for a in axes:
             grad = array_ops.expand_dims(grad, a)

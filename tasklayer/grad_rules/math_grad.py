@@ -4,7 +4,7 @@ import numpy as np
 
 from tasklayer import dtypes
 from tasklayer.grad_rules import not_differentiable, register_gradient
-from tasklayer.grad_rules._util import reduction_axes, restore_reduced, static_shape, unbroadcast
+from tasklayer.grad_rules._util import restore_reduced, static_reduction_axes, static_shape, unbroadcast
 from tasklayer.ops import array_ops as A
 from tasklayer.ops import math_ops as M
 from tasklayer.ops import nn_ops
@@ -196,9 +196,8 @@ def _sum_grad(op, grad):
 
 def _reduced_count(op):
     x, y = op.inputs[0], op.outputs[0]
-    sx = static_shape(x)
-    if sx is not None:
-        axes, _ = reduction_axes(op)
+    sx, axes = static_shape(x), static_reduction_axes(op)
+    if sx is not None and axes is not None:
         return float(np.prod([sx[a] for a in axes])) if axes else 1.0
     return M.cast(A.size(x), x.dtype) / M.cast(M.maximum(A.size(y), 1), x.dtype)
 
@@ -212,9 +211,14 @@ def _extreme_grad(op, grad):
     x = op.inputs[0]
     y_full = restore_reduced(op.outputs[0], op)
     hits = M.cast(M.equal(x, y_full), grad.dtype)
-    axes, _ = reduction_axes(op)
-    ties = R.reduce_sum(hits, axes, keepdims=True)
+    ties = R.reduce_sum(hits, _axes(op), keepdims=True)
     return [hits / ties * restore_reduced(grad, op), None]
+
+
+def _axes(op):
+    """A reduction's axes: static ints when known, else its axes tensor (the rank is known only at run time)."""
+    axes = static_reduction_axes(op)
+    return op.inputs[1] if axes is None else axes
 
 
 register_gradient("Max")(_extreme_grad)
@@ -226,7 +230,7 @@ def _prod_grad(op, grad):
     # d prod / d x_i = product of the other elements: prod / x_i without zeros; with one zero only that element
     # gets the product of the rest; with two or more, every derivative is zero.
     x = op.inputs[0]
-    axes, _ = reduction_axes(op)
+    axes = _axes(op)
     is_zero = M.equal(x, A.zeros_like(x))
     nonzero = A.where(is_zero, A.ones_like(x), x)
     prod_nonzero = R.reduce_prod(nonzero, axes, keepdims=True)

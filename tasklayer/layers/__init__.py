@@ -9,3 +9,8 @@
 """
 
 from tasklayer.layers.core import Dense, dense  # noqa: F401
+
+# ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
+from tasklayer.layers.core import Dropout, Flatten, dropout, flatten  # noqa: E402,F401
+from tasklayer.layers.normalization import BatchNormalization, batch_normalization  # noqa: E402,F401
+

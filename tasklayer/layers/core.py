@@ -1,4 +1,4 @@
-"""``tf.layers`` core layers: ``dense`` and its class form ``Dense``.
+"""``tf.layers`` core layers: ``dense``, ``dropout`` and ``flatten`` and their class forms.
 
 >>> import tasklayer as tf
 >>> with tf.Graph().as_default():
@@ -8,12 +8,15 @@
 (['hidden/kernel:0', 'hidden/bias:0'], [None, 8])
 """
 
-from tasklayer import initializers
-from tasklayer.ops import array_ops, math_ops
+import numpy as np
+
+from tasklayer import dtypes, initializers
+from tasklayer.graph import Tensor
+from tasklayer.ops import array_ops, math_ops, nn_impl, static_value
 from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.variable_scope import AUTO_REUSE, get_variable, variable_scope
 
-__all__ = ["Dense", "dense"]
+__all__ = ["Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "static_training"]
 
 
 class Dense:
@@ -134,3 +137,123 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
                   bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
                   bias_regularizer=bias_regularizer, trainable=trainable, name=name, _reuse=reuse)
     return layer(inputs)
+
+
+# ---------------------------------------------------------------- dropout
+def static_training(training):
+    """A layer's ``training`` argument as True/False when known while building, else the bool Tensor."""
+    if training is None:
+        return False  # TF1's learning phase defaults to inference
+    if isinstance(training, Tensor):
+        if training.dtype != dtypes.bool_:
+            raise TypeError(f"training must be a Python bool or a bool tensor, got a {training.dtype.name} tensor")
+        known = static_value.constant_value(training)
+        return training if known is None else bool(known)
+    return bool(training)
+
+
+class Dropout:
+    """Dropout as a layer: in training, each input unit is set to 0 with probability ``rate`` and the others
+    scaled by ``1 / (1 - rate)``; otherwise the inputs pass unchanged. ``training`` may be a bool tensor.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     layer = tf.layers.Dropout(rate=0.5)
+    ...     sess.run(layer(tf.ones([2, 2]), training=False)).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+
+    def __init__(self, rate=0.5, noise_shape=None, seed=None, name=None, **kwargs):
+        self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
+        self._name = name
+        self.name = name or "dropout"
+
+    def _noise_shape(self, x):
+        if self.noise_shape is None:
+            return None
+        dims = array_ops.shape(x)
+        return [dims[i] if d is None else d for i, d in enumerate(self.noise_shape)]
+
+    def __call__(self, inputs, training=False):
+        """``inputs`` with dropout applied when ``training`` (a Python bool or a bool tensor)."""
+        with variable_scope(self._name, default_name="dropout") as scope:
+            self.name = scope.name.rsplit("/", 1)[-1]
+            x = convert_to_tensor(inputs, name="inputs")
+            training = static_training(training)
+            if training is False:
+                return array_ops.identity(x)
+            dropped = nn_impl.dropout(x, noise_shape=self._noise_shape(x), seed=self.seed, rate=self.rate)
+            if training is True:
+                return dropped
+            # No tf.cond yet: both branches are built and a Select picks one (same values as TF's cond).
+            return array_ops.where(training, dropped, x)
+
+    apply = __call__
+
+
+def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+    """``inputs`` with dropout applied (units zeroed with probability ``rate``, the rest scaled by
+    ``1 / (1 - rate)``) when ``training``, a Python bool or a bool tensor; unchanged otherwise.
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     is_training = tf.placeholder(tf.bool, [])
+    ...     y = tf.layers.dropout(tf.ones([1, 4]), rate=0.5, training=is_training)
+    ...     sess.run(y, {is_training: False}).tolist(), set(sess.run(y, {is_training: True}).ravel()) <= {0.0, 2.0}
+    ([[1.0, 1.0, 1.0, 1.0]], True)
+    """
+    return Dropout(rate, noise_shape=noise_shape, seed=seed, name=name)(inputs, training=training)
+
+
+# ---------------------------------------------------------------- flatten
+class Flatten:
+    """Flattens every axis but the first: ``[batch, d1, d2, ...]`` becomes ``[batch, d1 * d2 * ...]``
+    (``data_format="channels_first"`` moves the channels last first, as TF does).
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default():
+    ...     tf.layers.Flatten()(tf.placeholder(tf.float32, [None, 3, 4])).shape.as_list()
+    [None, 12]
+    """
+
+    def __init__(self, data_format="channels_last", name=None, **kwargs):
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f'The `data_format` argument must be one of "channels_first", "channels_last". '
+                             f"Received: {data_format}")
+        self.data_format = data_format
+        self._name = name
+        self.name = name or "flatten"
+
+    def __call__(self, inputs):
+        """``inputs`` reshaped to ``[batch, -1]``."""
+        with variable_scope(self._name, default_name="flatten") as scope:
+            self.name = scope.name.rsplit("/", 1)[-1]
+            x = convert_to_tensor(inputs, name="inputs")
+            rank = x.shape.ndims
+            if rank is not None and rank < 1:
+                raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected "
+                                 f"min_ndim=1, found ndim={rank}. Full shape received: {x.shape}")
+            if self.data_format == "channels_first" and rank is not None and rank > 2:
+                x = array_ops.transpose(x, [0] + list(range(2, rank)) + [1])
+            if rank == 1:
+                return array_ops.expand_dims(x, 1)
+            dims = x.shape.as_list() if rank is not None else None
+            batch = dims[0] if dims else None
+            out = array_ops.reshape(x, [batch if batch is not None else array_ops.shape(x)[0], -1])
+            if dims is not None:
+                rest = dims[1:]
+                out.set_shape([batch, int(np.prod(rest)) if None not in rest else None])
+            return out
+
+    apply = __call__
+
+
+def flatten(inputs, name=None, data_format="channels_last"):
+    """``inputs`` with every axis but the first folded into one (``[batch, -1]``).
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     sess.run(tf.layers.flatten(tf.ones([2, 2, 3]))).shape
+    (2, 6)
+    """
+    return Flatten(data_format=data_format, name=name)(inputs)

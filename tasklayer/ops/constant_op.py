@@ -48,13 +48,21 @@ def to_numpy(value, dtype=None):
         array = np.asarray(value)
     except ValueError:
         raise ValueError(f"Can't convert non-rectangular Python sequence to Tensor: {value!r}") from None
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind in "OSU" and dtype in (None, dtypes.string):  # text: an object array of bytes
+        strings = dtypes.string_array(array)
+        if strings is not None or dtype is None:
+            if strings is None:
+                raise TypeError(f"Failed to convert object of type {type(value)} to Tensor. Contents: {value!r}.")
+            return strings
+    if array.dtype.kind not in "biufc" and dtypes.kind_of(array.dtype) != "f":  # bfloat16's numpy kind is "V"
         raise TypeError(f"Failed to convert object of type {type(value)} to Tensor. Contents: {value!r}.")
     if dtype is None:
         if is_numpy:
             dtypes.as_dtype(array.dtype)  # TypeError for numpy dtypes the engine does not have
             return array
-        if array.dtype.kind == "f" or array.size == 0:
+        if array.dtype.kind == "c":
+            dtype = dtypes.complex128  # a Python complex, as in TF
+        elif array.dtype.kind == "f" or array.size == 0:
             dtype = dtypes.float32
         elif array.dtype.kind in "iu":
             fits = array.size == 0 or (array.min() >= -2**31 and array.max() < 2**31)

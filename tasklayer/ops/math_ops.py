@@ -11,8 +11,14 @@ from tasklayer.ops._build import (binary, binary_operands, check_dtype, infer_br
                                   shape_of, unary, who)
 from tasklayer.ops.constant_op import convert_to_tensor
 
-_ANY = dtypes.ALL
+_ANY = dtypes.ALL + (dtypes.string,)  # Equal/NotEqual compare strings too
 _BOOL = (dtypes.bool_,)
+_MATMUL = (dtypes.bfloat16, dtypes.float16, dtypes.float32, dtypes.float64, dtypes.int32, dtypes.int64) + \
+    dtypes.COMPLEX  # TF's MatMul kernels: no 8/16-bit or unsigned integers
+# truediv casts small integers to float32 and 32/64-bit ones to float64 first (TF's _TRUEDIV_TABLE).
+_TRUEDIV_FLOAT = {dtypes.int8: dtypes.float32, dtypes.int16: dtypes.float32, dtypes.uint8: dtypes.float32,
+                  dtypes.uint16: dtypes.float32, dtypes.int32: dtypes.float64, dtypes.int64: dtypes.float64,
+                  dtypes.uint32: dtypes.float64, dtypes.uint64: dtypes.float64}
 
 for _op in ("Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "FloorDiv", "FloorMod", "Pow", "Maximum", "Minimum",
             "SquaredDifference"):
@@ -32,7 +38,7 @@ def add(x, y, name=None):
     ...     sess.run(tf.add([1, 2], 10)).tolist()
     [11, 12]
     """
-    return binary("Add", x, y, name, "Add")
+    return binary("Add", x, y, name, "Add", dtypes.NUMBERS)
 
 
 def subtract(x, y, name=None):
@@ -43,7 +49,7 @@ def subtract(x, y, name=None):
     ...     print(sess.run(tf.subtract(5, 8)))
     -3
     """
-    return binary("Sub", x, y, name, "Sub")
+    return binary("Sub", x, y, name, "Sub", dtypes.NUMBERS)
 
 
 def multiply(x, y, name=None):
@@ -54,7 +60,7 @@ def multiply(x, y, name=None):
     ...     sess.run(tf.multiply([1.0, 2.0], 3.0)).tolist()
     [3.0, 6.0]
     """
-    return binary("Mul", x, y, name, "Mul")
+    return binary("Mul", x, y, name, "Mul", dtypes.NUMBERS)
 
 
 def truediv(x, y, name=None):
@@ -67,10 +73,9 @@ def truediv(x, y, name=None):
     """
     with name_scope(name, "truediv", [x, y]) as scope:
         x, y = binary_operands(x, y, "RealDiv")
-        check_dtype("RealDiv", "x", x, dtypes.NUMERIC)
-        if x.dtype in dtypes.INTEGERS:
-            target = dtypes.float32 if x.dtype == dtypes.uint8 else dtypes.float64
-            x, y = cast(x, target), cast(y, target)
+        check_dtype("RealDiv", "x", x, dtypes.NUMBERS)
+        if x.dtype in _TRUEDIV_FLOAT:
+            x, y = cast(x, _TRUEDIV_FLOAT[x.dtype]), cast(y, _TRUEDIV_FLOAT[x.dtype])
         return make_op("RealDiv", [x, y], {"T": x.dtype}, scope).outputs[0]
 
 
@@ -93,7 +98,7 @@ def realdiv(x, y, name=None):
     ...     print(sess.run(tf.realdiv(1.0, 8.0)))
     0.125
     """
-    return binary("RealDiv", x, y, name, "RealDiv")
+    return binary("RealDiv", x, y, name, "RealDiv", dtypes.NUMBERS)
 
 
 def div(x, y, name=None):
@@ -104,7 +109,7 @@ def div(x, y, name=None):
     ...     print(sess.run(tf.div(7, 2)))
     3
     """
-    return binary("Div", x, y, name, "Div")
+    return binary("Div", x, y, name, "Div", dtypes.NUMBERS)
 
 
 def floordiv(x, y, name=None):
@@ -140,7 +145,7 @@ def pow(x, y, name=None):  # noqa: A001 - TF's name
     ...     print(sess.run(tf.pow(2.0, 10.0)))
     1024.0
     """
-    return binary("Pow", x, y, name, "Pow")
+    return binary("Pow", x, y, name, "Pow", dtypes.NUMBERS)
 
 
 def maximum(x, y, name=None):
@@ -173,7 +178,7 @@ def squared_difference(x, y, name=None):
     ...     print(sess.run(tf.squared_difference(1.0, 4.0)))
     9.0
     """
-    return binary("SquaredDifference", x, y, name, "SquaredDifference")
+    return binary("SquaredDifference", x, y, name, "SquaredDifference", dtypes.NUMBERS)
 
 
 # ---------------------------------------------------------------- unary
@@ -184,27 +189,27 @@ def _unary_fn(op_type, allowed, example):
     return fn
 
 
-negative = _unary_fn("Neg", dtypes.NUMERIC, """>>> import tasklayer as tf
+negative = _unary_fn("Neg", dtypes.NUMBERS, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.negative(3)))
     -3""")
-square = _unary_fn("Square", dtypes.NUMERIC, """>>> import tasklayer as tf
+square = _unary_fn("Square", dtypes.NUMBERS, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.square(3.0)))
     9.0""")
-sqrt = _unary_fn("Sqrt", dtypes.FLOATS, """>>> import tasklayer as tf
+sqrt = _unary_fn("Sqrt", dtypes.FLOATS_AND_COMPLEX, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.sqrt(9.0)))
     3.0""")
-rsqrt = _unary_fn("Rsqrt", dtypes.FLOATS, """>>> import tasklayer as tf
+rsqrt = _unary_fn("Rsqrt", dtypes.FLOATS_AND_COMPLEX, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.rsqrt(4.0)))
     0.5""")
-exp = _unary_fn("Exp", dtypes.FLOATS, """>>> import tasklayer as tf
+exp = _unary_fn("Exp", dtypes.FLOATS_AND_COMPLEX, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.exp(0.0)))
     1.0""")
-log = _unary_fn("Log", dtypes.FLOATS, """>>> import tasklayer as tf
+log = _unary_fn("Log", dtypes.FLOATS_AND_COMPLEX, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.log(1.0)))
     0.0""")
@@ -212,11 +217,11 @@ abs = _unary_fn("Abs", dtypes.NUMERIC, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.abs(-2)))
     2""")  # noqa: A001 - TF's name
-sign = _unary_fn("Sign", dtypes.NUMERIC, """>>> import tasklayer as tf
+sign = _unary_fn("Sign", dtypes.NUMBERS, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     sess.run(tf.sign([-2.0, 0.0, 3.0])).tolist()
     [-1.0, 0.0, 1.0]""")
-reciprocal = _unary_fn("Reciprocal", dtypes.NUMERIC, """>>> import tasklayer as tf
+reciprocal = _unary_fn("Reciprocal", dtypes.NUMBERS, """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     print(sess.run(tf.reciprocal(4.0)))
     0.25""")
@@ -292,7 +297,7 @@ def add_n(inputs, name=None):
     with name_scope(name, "AddN", inputs) as scope:
         first = convert_to_tensor(inputs[0])
         tensors = [first] + [convert_to_tensor(v, dtype=first.dtype) for v in inputs[1:]]
-        check_dtype("AddN", "inputs", first, dtypes.NUMERIC)
+        check_dtype("AddN", "inputs", first, dtypes.NUMBERS)
         if len(tensors) == 1:
             from tasklayer.ops.array_ops import identity
             return identity(first, name=scope)
@@ -319,7 +324,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     """
     with name_scope(name, "MatMul", [a, b]) as scope:
         a, b = binary_operands(a, b, "MatMul")
-        check_dtype("MatMul", "a", a, dtypes.NUMERIC)
+        check_dtype("MatMul", "a", a, _MATMUL)
         attrs = {"transpose_a": bool(transpose_a), "transpose_b": bool(transpose_b), "T": a.dtype}
         return make_op("MatMul", [a, b], attrs, scope).outputs[0]
 
@@ -340,7 +345,63 @@ def cast(x, dtype, name=None):
         x = convert_to_tensor(x, name="x")
         if x.dtype == dtype:
             return x
+        if dtypes.string in (x.dtype, dtype):  # TF's Cast kernel has no string conversions
+            raise TypeError(f"Cast {dtypes.tf_name(x.dtype)} to {dtypes.tf_name(dtype)} is not supported "
+                            f"(op 'Cast', tensor {x.name!r})")
         return make_op("Cast", [x], {"SrcT": x.dtype, "DstT": dtype}, scope).outputs[0]
+
+
+def saturate_cast(value, dtype, name=None):
+    """``value`` cast to ``dtype``, clamped first to the range ``dtype`` holds (no wrap-around).
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     sess.run(tf.saturate_cast([-5, 300], tf.uint8)).tolist()
+    [0, 255]
+    """
+    dtype = dtypes.as_dtype(dtype)
+    with name_scope(name, "saturate_cast", [value]) as scope:
+        value = convert_to_tensor(value, name="value")
+        if value.dtype.is_complex or dtype.is_complex or value.dtype.is_bool or dtype.is_bool:
+            return cast(value, dtype, name=scope)
+        # Clamp only where the target's range is narrower, in the source type (TF's order of checks).
+        if value.dtype.min < dtype.min:
+            value = maximum(value, convert_to_tensor(dtype.min, dtype=value.dtype, name="min"))
+        if value.dtype.max > dtype.max:
+            value = minimum(value, convert_to_tensor(_representable_max(dtype, value.dtype), dtype=value.dtype,
+                                                     name="max"))
+        return cast(value, dtype, name=scope)
+
+
+def _representable_max(dtype, src):
+    """``dtype.max`` as ``src`` holds it without exceeding it (float32 rounds 2**31 - 1 up to 2**31)."""
+    high = np.asarray(dtype.max).astype(src.as_numpy_dtype)
+    if src.is_floating and dtype.is_integer and float(high) > dtype.max:
+        high = np.nextafter(high, np.asarray(0, src.as_numpy_dtype))
+    return high
+
+
+def _to(dtype, default_name, example):
+    def fn(x, name=default_name):
+        return cast(x, dtype, name=name)
+    fn.__doc__ = f"TF1's ``tf.to_...``: ``cast(x, tf.{dtype.name})`` named {default_name!r}.\n\n    {example}\n    "
+    return fn
+
+
+_EX = """>>> import tasklayer as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     sess.run(tf.{}({})).tolist()
+    {}"""
+to_float = _to(dtypes.float32, "ToFloat", _EX.format("to_float", "[1, 2]", "[1.0, 2.0]"))
+to_double = _to(dtypes.float64, "ToDouble", _EX.format("to_double", "[1, 2]", "[1.0, 2.0]"))
+to_int32 = _to(dtypes.int32, "ToInt32", _EX.format("to_int32", "[1.9, -1.9]", "[1, -1]"))
+to_int64 = _to(dtypes.int64, "ToInt64", _EX.format("to_int64", "[1.9, -1.9]", "[1, -1]"))
+to_bfloat16 = _to(dtypes.bfloat16, "ToBFloat16", _EX.format("to_bfloat16", "[1.0, 3.14159]", "[1.0, 3.140625]"))
+to_complex64 = _to(dtypes.complex64, "ToComplex64", _EX.format("to_complex64", "[1.5]", "[(1.5+0j)]"))
+to_complex128 = _to(dtypes.complex128, "ToComplex128", _EX.format("to_complex128", "[1.5]", "[(1.5+0j)]"))
+for _name, _fn in (("to_float", to_float), ("to_double", to_double), ("to_int32", to_int32), ("to_int64", to_int64),
+                   ("to_bfloat16", to_bfloat16), ("to_complex64", to_complex64), ("to_complex128", to_complex128)):
+    _fn.__name__ = _fn.__qualname__ = _name
 
 
 def _infer_range(op):
@@ -392,14 +453,18 @@ def _operator(func, default_name, reverse=False):
     return method
 
 
-for _names, _func, _default in ((("__add__", "__radd__"), lambda x, y, name: binary("Add", x, y, name, "add"), "add"),
-                                (("__sub__", "__rsub__"), lambda x, y, name: binary("Sub", x, y, name, "sub"), "sub"),
-                                (("__mul__", "__rmul__"), lambda x, y, name: binary("Mul", x, y, name, "mul"), "mul"),
+for _names, _func, _default in ((("__add__", "__radd__"), lambda x, y, name: binary("Add", x, y, name, "add",
+                                                                                    dtypes.NUMBERS), "add"),
+                                (("__sub__", "__rsub__"), lambda x, y, name: binary("Sub", x, y, name, "sub",
+                                                                                    dtypes.NUMBERS), "sub"),
+                                (("__mul__", "__rmul__"), lambda x, y, name: binary("Mul", x, y, name, "mul",
+                                                                                    dtypes.NUMBERS), "mul"),
                                 (("__truediv__", "__rtruediv__"), truediv, "truediv"),
                                 (("__floordiv__", "__rfloordiv__"), floordiv, "floordiv"),
                                 (("__mod__", "__rmod__"), lambda x, y, name: binary("FloorMod", x, y, name, "mod"),
                                  "mod"),
-                                (("__pow__", "__rpow__"), lambda x, y, name: binary("Pow", x, y, name, "pow"), "pow"),
+                                (("__pow__", "__rpow__"), lambda x, y, name: binary("Pow", x, y, name, "pow",
+                                                                                    dtypes.NUMBERS), "pow"),
                                 (("__and__", "__rand__"), logical_and, "LogicalAnd"),
                                 (("__or__", "__ror__"), logical_or, "LogicalOr"),
                                 (("__matmul__", "__rmatmul__"), lambda x, y, name: matmul(x, y, name=name), "matmul")):

@@ -5,7 +5,7 @@ import numpy as np
 from tasklayer import dtypes, shapes
 from tasklayer.graph import name_scope
 from tasklayer.op_registry import register_op
-from tasklayer.ops import static_value
+from tasklayer.ops import array_ops, math_ops, static_value
 from tasklayer.ops._build import as_int_tensor, check_dtype, make_op, shape_of, who
 from tasklayer.ops.constant_op import constant, convert_to_tensor
 
@@ -35,10 +35,8 @@ def _reduce(op_type, allowed, input_tensor, axis, keepdims, name, reduction_indi
         if axis is None:
             if x.shape.ndims is not None:
                 axis_t = constant(np.arange(x.shape.ndims, dtype=np.int32), name="Const")
-            else:
-                from tasklayer.ops.array_ops import rank
-                from tasklayer.ops.math_ops import range as range_
-                axis_t = range_(0, rank(x), 1)
+            else:  # rank known only at run time: every axis, counted when the graph runs
+                axis_t = math_ops.range(0, array_ops.rank(x), 1)
         else:
             axis_t = as_int_tensor(axis, "reduction_indices")
         attrs = {"keep_dims": keepdims, "T": x.dtype, "Tidx": axis_t.dtype}
@@ -57,11 +55,11 @@ _EX = """>>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     sess.run(tf.{}({}, axis=1)).tolist()
     {}"""
-reduce_sum = _reduction("Sum", dtypes.NUMERIC, _EX.format("reduce_sum", "[[1, 2], [3, 4]]", "[3, 7]"))
-reduce_mean = _reduction("Mean", dtypes.NUMERIC, _EX.format("reduce_mean", "[[1.0, 2.0], [3.0, 5.0]]", "[1.5, 4.0]"))
+reduce_sum = _reduction("Sum", dtypes.NUMBERS, _EX.format("reduce_sum", "[[1, 2], [3, 4]]", "[3, 7]"))
+reduce_mean = _reduction("Mean", dtypes.NUMBERS, _EX.format("reduce_mean", "[[1.0, 2.0], [3.0, 5.0]]", "[1.5, 4.0]"))
 reduce_max = _reduction("Max", dtypes.NUMERIC, _EX.format("reduce_max", "[[1, 2], [3, 4]]", "[2, 4]"))
 reduce_min = _reduction("Min", dtypes.NUMERIC, _EX.format("reduce_min", "[[1, 2], [3, 4]]", "[1, 3]"))
-reduce_prod = _reduction("Prod", dtypes.NUMERIC, _EX.format("reduce_prod", "[[1, 2], [3, 4]]", "[2, 12]"))
+reduce_prod = _reduction("Prod", dtypes.NUMBERS, _EX.format("reduce_prod", "[[1, 2], [3, 4]]", "[2, 12]"))
 reduce_all = _reduction("All", (dtypes.bool_,), _EX.format("reduce_all", "[[True, False], [True, True]]",
                                                            "[False, True]"))
 reduce_any = _reduction("Any", (dtypes.bool_,), _EX.format("reduce_any", "[[True, False], [False, False]]",

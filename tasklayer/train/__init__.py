@@ -16,3 +16,7 @@ from tasklayer.training.monitored_session import (CheckpointSaverHook, Monitored
                                                   Scaffold, SessionRunArgs, SessionRunContext, SessionRunHook,
                                                   SessionRunValues, StopAtStepHook)
 from tasklayer.training.sync_replicas import SyncReplicasOptimizer  # noqa: E402,F401 (issue 5: sync replicas)
+
+# ---- issue 10 (global step by name) ----
+from tasklayer.variables import assert_global_step, global_step  # noqa: E402,F401
+
