@@ -75,9 +75,14 @@ from tasklayer.initializers import (glorot_normal_initializer, orthogonal_initia
 from tasklayer import app, flags, tf_random as random, tf_logging as logging  # noqa: E402,F401
 from tasklayer.tf_logging import get_logger  # noqa: E402,F401
 
+# ---- issue 10 (queues and queue-based input) ----
+from tasklayer.ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue  # noqa: E402,F401
+from tasklayer.ops.io_ops import (ReaderBase, TextLineReader, WholeFileReader, decode_csv,  # noqa: E402,F401
+                                 matching_files, read_file, write_file)
+from tasklayer.training.input import count_up_to  # noqa: E402,F401
+
 # ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
 from tasklayer import metrics  # noqa: E402,F401
 from tasklayer.ops.clip_ops import (clip_by_average_norm, clip_by_global_norm, clip_by_norm,  # noqa: E402,F401
                                     clip_by_value, global_norm)
 from tasklayer.ops.embedding_ops import dynamic_partition, dynamic_stitch  # noqa: E402,F401
-

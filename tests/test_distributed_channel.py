@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from tasklayer.distributed import lossy
-from tasklayer.distributed.channel import ChannelClient, ChannelServer, StaleConnectionError
+from tasklayer.distributed.channel_client import ChannelClient
+from tasklayer.distributed.channel_codec import StaleConnectionError
+from tasklayer.distributed.channel_server import ChannelServer
 from tests.polling import wait_until
 
 
@@ -105,7 +107,7 @@ def test_a_malformed_stream_closes_only_its_connection(inbox):
 
 def test_a_truncated_frame_is_not_delivered(inbox):
     server, got = inbox
-    from tasklayer.distributed.channel import encode_header
+    from tasklayer.distributed.channel_codec import encode_header
     head, data = encode_header(3, "cut", np.arange(1000, dtype=np.float64))
     with socket.create_connection(("127.0.0.1", server.port)) as conn:
         conn.sendall(head + bytes(data)[:100])
@@ -121,7 +123,8 @@ def test_a_truncated_frame_is_not_delivered(inbox):
 
 def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
     import threading
-    from tasklayer.distributed.channel import ChannelCaller, ChannelError
+    from tasklayer.distributed.channel_client import ChannelCaller
+    from tasklayer.distributed.channel_codec import ChannelError
     from tests.distributed_helpers import raised
     release, gone, entered = threading.Event(), [], threading.Event()
 
@@ -144,7 +147,7 @@ def test_a_caller_gone_mid_call_is_heard_once_and_answered_calls_are_not():
         assert wait_until(lambda: gone, 5, "the hangup to be heard") == [("Slow", b"step 7")]
         release.set()
         assert caller.call("Echo", b"again") == b"again"  # a fresh connection; answered calls raise nothing
-        wait_until(lambda: not server._calls, 5, "the server to forget the calls")
+        wait_until(lambda: not server.calls_in_progress(), 5, "the server to forget the calls")
         assert gone == [("Slow", b"step 7")]
     finally:
         release.set()
@@ -169,10 +172,10 @@ def test_runtime_over_grpc_push_when_asked(monkeypatch):
             data = np.arange(100_000, dtype=np.float32)  # larger than a message's inline limit
             with tf.Session(servers[0].target) as sess:
                 assert sess.run(z, {x: data}) == pytest.approx(float(data.sum() * 2), rel=1e-6)
-        from tasklayer.distributed.worker import _NO_CHANNEL
+        from tasklayer.distributed.grpc_transport import GrpcTransport
         sender = servers[1]._server.worker
         assert sender.recv_tensor_count == 1  # y crossed once, ...
-        assert list(sender._channels.values()) == [_NO_CHANNEL]  # ... by gRPC, not on a channel
+        assert [type(t) for t in sender.peers.chosen().values()] == [GrpcTransport]  # ... by gRPC, not a channel
     finally:
         for s in servers:
             s.stop()

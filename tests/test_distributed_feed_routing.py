@@ -12,8 +12,8 @@ import pytest
 
 import tasklayer as tf
 from engine import errors
-from tasklayer.distributed import feed_routing, master as master_lib
-from tasklayer.distributed.channel import ChannelError
+from tasklayer.distributed import feed_router, feed_routing, step_planner
+from tasklayer.distributed.channel_codec import ChannelError
 from tests.distributed_helpers import free_ports, wait_until
 
 N = 4_000_000  # 16 MB of float32: far above the size below which feeds travel inline
@@ -99,7 +99,7 @@ def test_the_seed_mean_pushes_each_task_only_its_half(servers):
 
 
 def test_stale_routes_fall_back_and_are_learned_again(servers, monkeypatch):
-    monkeypatch.setattr(master_lib, "_PLANS_PER_SESSION", 1)  # any other signature evicts the routed plan
+    monkeypatch.setattr(step_planner, "PLANS_PER_SESSION", 1)  # any other signature evicts the routed plan
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [N])
         with tf.device("/job:local/task:1"):
@@ -122,7 +122,7 @@ def test_an_unreachable_task_makes_the_client_abandon_the_step_and_send_by_value
         if route.channel:
             raise ChannelError(f"cannot reach {route.channel}")
         return original(self, step_id, route, part, timeout)
-    original = feed_routing.FeedRouter._push_one
+    original = feed_router.FeedRouter._push_one
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [N])
         with tf.device("/job:local/task:1"):
@@ -132,7 +132,7 @@ def test_an_unreachable_task_makes_the_client_abandon_the_step_and_send_by_value
         data = np.ones(N, np.float32)
         with tf.Session(servers.target()) as sess:
             sess.run(total, {x: data})
-            monkeypatch.setattr(feed_routing.FeedRouter, "_push_one", unreachable)
+            monkeypatch.setattr(feed_router.FeedRouter, "_push_one", unreachable)
             assert sess.run(total, {x: data}) == N  # task 0's half landed, task 1's did not: abandoned
             servers.reset()
             assert sess.run(total, {x: data}) == N  # no more routing for this signature

@@ -17,7 +17,8 @@ import pytest
 import tasklayer as tf
 from engine import errors
 from tasklayer.distributed import liveness
-from tasklayer.distributed.channel import ChannelClient, ChannelTimeout
+from tasklayer.distributed.channel_client import ChannelClient
+from tasklayer.distributed.channel_codec import ChannelTimeout
 from tests.distributed_helpers import ROOT, TaskProcesses, raised
 from tests.polling import wait_until
 

@@ -15,7 +15,7 @@ from engine.passes.partition import partition
 from engine.passes.placement import place
 from engine.rendezvous import LocalRendezvous
 from protos import graph_pb2
-from tasklayer.distributed.transport import decode_stream, encode_stream
+from tasklayer.distributed.tensor_stream import decode_stream, encode_stream
 from tasklayer.train import ClusterSpec, replica_device_setter
 from tasklayer.train.cluster_spec import task_from_env
 
@@ -66,7 +66,7 @@ def test_cluster_spec_duplicate_task_index_is_an_error():
         ClusterSpec({"w": {0: "a:1", "0": "b:1"}})
 
 
-@pytest.mark.parametrize("module", ["tasklayer.train.cluster_spec", "tasklayer.train.device_setter"])
+@pytest.mark.parametrize("module", ["tasklayer.distributed.cluster_spec", "tasklayer.train.device_setter"])
 def test_cluster_spec_and_device_setter_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

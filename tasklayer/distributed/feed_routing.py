@@ -12,6 +12,8 @@ graph, a task that moved), it refuses the step before running anything (``stale_
 and the client sends the feeds again, the old way. A push that fails (a task this client cannot reach) makes the
 client abandon that step and stop routing the signature.
 
+The master's side is pure planning (this module); the client's pushes are ``feed_router.FeedRouter``.
+
 >>> import numpy as np
 >>> route_slice(np.arange(10), [2], [3]).tolist(), route_slice(np.arange(10), [7], [-1]).tolist()
 ([2, 3, 4], [7, 8, 9])
@@ -19,16 +21,9 @@ client abandon that step and stop routing the signature.
 True
 """
 
-import concurrent.futures
 import random
-import threading
 
 from protos import tasklayer_pb2 as pb
-from tasklayer.distributed.channel import ChannelClient, ChannelError
-from tasklayer.distributed.transport import PUSH_BYTES, as_contiguous
-
-_ROUTES_PER_CONNECTION = 256  # signatures whose routes a client keeps
-_NO_ROUTES = ()
 
 
 class Routed:
@@ -45,13 +40,13 @@ class StaleRoutesError(Exception):
     """The routes a client followed are not those of the step's plan now (nothing ran)."""
 
 
-def plan_routes(runs, derived, channel_of):
+def plan_routes(runs, derived, channels):
     """``[FeedRoute]`` of a plan: every consumer of every feed, or none of a feed that some consumer cannot
-    take by route. ``runs`` are the plan's partitions (``.part.feeds``, ``.handle``, ``.client``; None = the
-    master's own), ``derived`` the slices the master cuts, ``channel_of(run)`` a run's channel address or None."""
+    take by route. ``runs`` are the plan's partitions (``.part.feeds``, ``.handle``, ``.local``, ``.task_key``),
+    ``derived`` the slices the master cuts, ``channels`` the channel address of each remote task (None: none)."""
     routes, blocked = {}, set()
     for run in runs:
-        channel = "" if run.client is None else channel_of(run)
+        channel = "" if run.local else channels.get(run.task_key)
         for name in run.part.feeds:
             source, begin, size = name, [], []
             if name in derived:
@@ -83,106 +78,6 @@ def route_slice(arr, begin, size):
             return None
         index.append(slice(b, stop))
     return arr[tuple(index)]
-
-
-class FeedRouter:
-    """A client's side: the routes of each signature, and the pushes that follow them (thread-safe)."""
-
-    def __init__(self, master_channel):
-        self._master_channel = master_channel  # a ChannelClient to the master's own channel (route channel "")
-        self._routes = {}  # signature -> (routes_id, [FeedRoute]) or _NO_ROUTES
-        self._channels = {}
-        self._lock = threading.Lock()
-        self._pool = None
-
-    def known(self, signature):
-        """``(routes_id, routes)``, ``_NO_ROUTES`` (none to follow), or None (never asked)."""
-        return self._routes.get(signature)
-
-    def learn(self, signature, routes_id, routes):
-        """Remember what the master answered to ``want_routes`` (no routes: never ask again)."""
-        with self._lock:
-            if len(self._routes) >= _ROUTES_PER_CONNECTION:
-                self._routes.clear()
-            self._routes[signature] = (routes_id, list(routes)) if routes_id and routes else _NO_ROUTES
-
-    def forget(self, signature, stop=False):
-        """Drop a signature's routes: to ask again (stale), or (``stop``) never to route it again."""
-        with self._lock:
-            if stop:
-                self._routes[signature] = _NO_ROUTES
-            else:
-                self._routes.pop(signature, None)
-
-    def push(self, step_id, routes, feeds, timeout):
-        """Push every large feed that has routes to each of its consumers, in parallel; the names pushed.
-        ChannelError when one push failed (others may have landed: the caller abandons the step)."""
-        jobs = []
-        for route in routes:
-            value = feeds.get(route.feed)
-            if value is None:
-                continue
-            arr = as_contiguous(value)
-            if arr.nbytes <= PUSH_BYTES:
-                continue  # small: inline in the RunStep is cheaper than a push
-            part = route_slice(arr, list(route.begin), list(route.size))
-            if part is None:
-                continue
-            jobs.append((route, part))
-        # A feed is routed only when every one of its consumers gets it; the others go by value.
-        counts = {}
-        for route in routes:
-            counts[route.feed] = counts.get(route.feed, 0) + 1
-        pushed = {}
-        for route, _ in jobs:
-            pushed[route.feed] = pushed.get(route.feed, 0) + 1
-        names = {name for name, n in pushed.items() if n == counts[name]}
-        jobs = [(route, part) for route, part in jobs if route.feed in names]
-        if not jobs:
-            return set()
-        futures = [self._executor().submit(self._push_one, step_id, route, part, timeout) for route, part in jobs[1:]]
-        errors = []
-        try:
-            self._push_one(step_id, *jobs[0], timeout)
-        except ChannelError as e:
-            errors.append(e)
-        for f in futures:
-            try:
-                f.result()
-            except ChannelError as e:
-                errors.append(e)
-        if errors:
-            raise errors[0]
-        return names
-
-    def _push_one(self, step_id, route, part, timeout):
-        channel = self._master_channel if not route.channel else self._channel(route.channel)
-        channel.push(step_id, route.key, part, timeout=timeout)
-
-    def _channel(self, address):
-        with self._lock:
-            client = self._channels.get(address)
-            if client is None or client.broken:
-                if client is not None:
-                    client.close()
-                client = self._channels[address] = ChannelClient(address)
-            return client
-
-    def _executor(self):
-        with self._lock:
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="feed-push")
-            return self._pool
-
-    def close(self):
-        """Close the connections to the tasks."""
-        with self._lock:
-            channels, self._channels = list(self._channels.values()), {}
-            pool, self._pool = self._pool, None
-        for client in channels:
-            client.close()
-        if pool is not None:
-            pool.shutdown(wait=False)
 
 
 def new_step_id():

@@ -1,16 +1,13 @@
-"""The MasterService servicer: translates gRPC messages to ``Master`` calls."""
+"""The MasterService servicer: translates gRPC messages to ``Master`` calls. A caller's mistake (an unknown
+session, a graph version never sent, a malformed feed, an unknown op) is answered with its gRPC status code."""
 
 import threading
 
-import grpc
-
-from engine import tensor_codec
-from engine.errors import NotFoundError, OpError
+from engine.errors import InvalidArgumentError, NotFoundError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed import feed_routing, lossy
-from tasklayer.distributed.transport import decode_stream
-from tasklayer.distributed.worker_service import tensor_out
+from tasklayer.distributed import feed_routing, grpc_handlers, lossy
+from tasklayer.distributed.worker_service import decode_upload, tensor_in, tensor_out
 
 SERVICE_NAME = "yarnflow.MasterService"
 # How long RunStep waits for a feed the client pushed on the tensor channel just before it.
@@ -25,25 +22,17 @@ class MasterServicer:
         self.table = master.worker.table
         self.address = master.worker.address
 
-    def _call(self, context, fn, *args):
-        try:
-            return fn(*args)
-        except OpError as e:
-            context.abort(derrors.grpc_code(e), e.message)
-
     def CreateSession(self, request, context):
         try:
             transfer_dtype = lossy.parse_wire_dtype(request.transfer_dtype)
         except ValueError as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        handle = self._call(context, self.master.create_session, request.graph_def, request.graph_version,
-                            transfer_dtype)
+            raise InvalidArgumentError(None, None, str(e)) from None
+        handle = self.master.create_session(request.graph_def, request.graph_version, transfer_dtype)
         return pb.CreateSessionResponse(session_handle=handle, master_device=self.master.default_device,
                                         channel_port=self.master.worker.channel_port)
 
     def ExtendSession(self, request, context):
-        self._call(context, self.master.extend_session, request.session_handle, request.graph_def,
-                   request.graph_version)
+        self.master.extend_session(request.session_handle, request.graph_def, request.graph_version)
         return pb.ExtendSessionResponse()
 
     def CloseSession(self, request, context):
@@ -51,6 +40,8 @@ class MasterServicer:
         return pb.CloseSessionResponse()
 
     def RunStep(self, request, context):
+        """Run a step; its error travels in the response (the tensor channel answers it as it is; a gRPC call
+        ends with the error's status)."""
         if request.abandon:
             self.master.abandon_step(request.step_id)
             return pb.RunStepResponse()
@@ -67,22 +58,26 @@ class MasterServicer:
         threading.Thread(target=self.master.abandon_step, args=(step_id, error), name="abandon-step",
                          daemon=True).start()
 
+    def _feeds(self, request):
+        """The step's feeds: by value, uploaded before it (held here by reference) or routed by the client."""
+        feeds = {}
+        for nt in request.feed:
+            if nt.routed:  # the client pushed it to its consumers under request.step_id
+                feeds[nt.name] = feed_routing.ROUTED
+            elif nt.ref_key:
+                # A feed pushed on the tensor channel may still be arriving: its own connection races this one.
+                value = self.table.take_ref(nt.ref_key, _UPLOAD_WAIT if nt.pushed else 0.0)
+                if value is None:
+                    raise NotFoundError(None, None, f"uploaded feed {nt.name!r} ({nt.ref_key}) is not held here")
+                feeds[nt.name] = value
+            else:
+                feeds[nt.name] = tensor_in(nt)
+        return feeds
+
     def _run_step(self, request):
         try:
-            feeds = {}
-            for nt in request.feed:
-                if nt.routed:  # the client pushed it to its consumers under request.step_id
-                    feeds[nt.name] = feed_routing.ROUTED
-                elif nt.ref_key:
-                    # A feed pushed on the tensor channel may still be arriving: its own connection races this one.
-                    value = self.table.take_ref(nt.ref_key, _UPLOAD_WAIT if nt.pushed else 0.0)
-                    if value is None:
-                        raise NotFoundError(None, None, f"uploaded feed {nt.name!r} ({nt.ref_key}) is not held here")
-                    feeds[nt.name] = value
-                else:
-                    feeds[nt.name] = tensor_codec.from_proto(nt.tensor)
             timeout = request.options.timeout_ms / 1000 if request.options.timeout_ms else None
-            values = self.master.run_step(request.session_handle, request.graph_version, feeds,
+            values = self.master.run_step(request.session_handle, request.graph_version, self._feeds(request),
                                           list(request.fetch), list(request.target), timeout, request.step_id,
                                           request.routes_id)
             response = pb.RunStepResponse(tensor=[tensor_out(n, v, self.table, self.address)
@@ -107,24 +102,17 @@ class MasterServicer:
         response.route.extend(routes)
 
     def PutTensor(self, request_iterator, context):
-        try:
-            value, meta = decode_stream(request_iterator)
-        except (ValueError, StopIteration) as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad tensor upload: {e}")
+        value, meta = decode_upload(request_iterator)
         self.table.store_ref(meta.key, value)
         return pb.PutTensorResponse(key=meta.key)
 
     def handler(self):
         """The generic handler to add to a grpc server."""
-        def unary(fn, req):
-            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=req.FromString,
-                                                       response_serializer=lambda m: m.SerializeToString())
-        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+        unary = grpc_handlers.unary
+        return grpc_handlers.generic(SERVICE_NAME, {
             "CreateSession": unary(self.CreateSession, pb.CreateSessionRequest),
             "ExtendSession": unary(self.ExtendSession, pb.ExtendSessionRequest),
             "CloseSession": unary(self.CloseSession, pb.CloseSessionRequest),
             "RunStep": unary(self.RunStep, pb.RunStepRequest),
-            "PutTensor": grpc.stream_unary_rpc_method_handler(
-                self.PutTensor, request_deserializer=None,
-                response_serializer=lambda m: m.SerializeToString()),
+            "PutTensor": grpc_handlers.stream_unary(self.PutTensor),
         })

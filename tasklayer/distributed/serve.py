@@ -9,6 +9,10 @@ import json
 import signal
 import sys
 
+from tasklayer.distributed.cluster_spec import ClusterSpec
+from tasklayer.distributed.server import TaskServer
+from yarnflow.errors import YarnflowError
+
 
 def main(argv=None):
     """Parse the flags, start the server, block until it stops."""
@@ -17,15 +21,14 @@ def main(argv=None):
     parser.add_argument("--job", required=True)
     parser.add_argument("--task", type=int, required=True)
     args = parser.parse_args(argv)
-    from tasklayer.train import Server
-    from yarnflow.errors import YarnflowError
     try:
-        server = Server(json.loads(args.cluster), args.job, args.task)
-    except (ValueError, YarnflowError) as e:
+        server = TaskServer(ClusterSpec(json.loads(args.cluster)), args.job, args.task)
+        server.start()
+    except (ValueError, TypeError, YarnflowError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: server._server._shutdown_soon())
-    print(f"serving /job:{args.job}/task:{args.task} on {server.target[len('grpc://'):]}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown_soon())
+    print(f"serving /job:{args.job}/task:{args.task} on {server.address}", flush=True)
     server.join()
     return 0
 

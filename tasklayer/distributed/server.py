@@ -5,9 +5,12 @@ import threading
 
 from engine.errors import CancelledError
 from protos import tasklayer_pb2 as pb
-from tasklayer.distributed.channel import ChannelServer
+from tasklayer.distributed import errors as derrors
+from tasklayer.distributed.channel_server import ChannelServer
+from tasklayer.distributed.cluster_spec import ClusterSpec
 from tasklayer.distributed.master import Master
 from tasklayer.distributed.master_service import MasterServicer
+from tasklayer.distributed.peers import Peers
 from tasklayer.distributed.worker import Worker
 from tasklayer.distributed.worker_service import WorkerServicer
 from yarnflow import rpc
@@ -34,7 +37,6 @@ class TaskServer:
                                 f"({exc})") from None
         self.address = f"{self.host}:{bound}"
         if bound != int(port):  # port 0 picked a free port: the cluster must say where we really are
-            from tasklayer.train.cluster_spec import ClusterSpec
             spec = cluster.as_dict()
             tasks = spec[job]
             if isinstance(tasks, list):
@@ -43,16 +45,17 @@ class TaskServer:
                 tasks[self.index] = self.address
             cluster = ClusterSpec(spec)
         self.cluster = cluster
-        self.worker = Worker(cluster, job, self.index, self.address)
+        self.peers = Peers(cluster)  # shared by the worker (its pushes) and the master (its RunGraphs)
+        self.worker = Worker(job, self.index, self.address, self.peers)
         self._channel = None  # the tensor channel, listening once started
-        self.master = Master(cluster, job, self.index, self.worker, optimize=optimize)
-        self._worker_servicer = worker_servicer = WorkerServicer(self.worker, self._shutdown_soon)
+        self.master = Master(cluster, job, self.index, self.worker, self.peers, optimize=optimize)
+        self._worker_servicer = worker_servicer = WorkerServicer(self.worker, self.shutdown_soon)
         self._master_servicer = master_servicer = MasterServicer(self.master)
         self._grpc.add_generic_rpc_handlers([worker_servicer.handler(), master_servicer.handler()])
         # The per-step calls, also served on the tensor channel (a raw-socket round trip instead of a gRPC call).
         self._channel_calls = {
-            "RunGraph": _bytes_handler(worker_servicer.RunGraph, pb.RunGraphRequest),
-            "RunStep": _bytes_handler(master_servicer.RunStep, pb.RunStepRequest),
+            "RunGraph": _bytes_handler(worker_servicer.RunGraph, pb.RunGraphRequest, pb.RunGraphResponse),
+            "RunStep": _bytes_handler(master_servicer.RunStep, pb.RunStepRequest, pb.RunStepResponse),
         }
         self._started = False
         self._stopped = threading.Event()
@@ -60,16 +63,14 @@ class TaskServer:
     def update_cluster(self, cluster):
         """Point this server at the addresses of ``cluster`` (its own address stays): for tasks restarted
         elsewhere. Returns the ``(job, index)`` that moved; sessions made before keep their old plans."""
-        from tasklayer.train.cluster_spec import ClusterSpec
         jobs = {j: dict(enumerate(t)) if isinstance(t, list) else dict(t)
                 for j, t in ClusterSpec(cluster).as_dict().items()}
         jobs.setdefault(self.job, {})[self.index] = self.address
         cluster, old = ClusterSpec(jobs), self.cluster
         moved = [(j, i) for j, i, a in cluster.tasks() if not old.has_task(j, i) or old.task_address(j, i) != a]
         if moved:
-            stale = [old.task_address(j, i) for j, i in moved if old.has_task(j, i)]
-            self.worker.forget_peers(moved + stale)
-            self.cluster = self.worker.cluster = self.master.cluster = cluster
+            self.peers.update_cluster(cluster, moved)
+            self.cluster = self.master.cluster = cluster
         return moved
 
     @property
@@ -98,7 +99,7 @@ class TaskServer:
             self.worker.abort_all(CancelledError(None, None, f"{self.worker.task} is stopping"))
             self._channel.stop()  # its calls in progress end now that their steps are aborted
         self.master.close()
-        self.worker.close()
+        self.peers.close()
         self._stopped.set()
 
     def _caller_went_away(self, method, payload):
@@ -112,7 +113,8 @@ class TaskServer:
             if step_id:
                 self._master_servicer.abandon_soon(step_id)
 
-    def _shutdown_soon(self):
+    def shutdown_soon(self):
+        """Stop serving, from a thread of its own (a Shutdown RPC or a signal asks for it)."""
         threading.Thread(target=self.stop, name="shutdown", daemon=True).start()
 
     def join(self, timeout=None):
@@ -125,9 +127,17 @@ class TaskServer:
         return self._stopped.is_set()
 
 
-def _bytes_handler(method, request_cls):
-    """A servicer method (one that answers every error in its response) as ``bytes -> bytes``."""
-    return lambda payload: method(request_cls.FromString(payload), None).SerializeToString()
+def _bytes_handler(method, request_cls, response_cls):
+    """A servicer method (one that answers every error in its response) as ``bytes -> bytes``; a request that
+    cannot be parsed is answered with an InvalidArgumentError."""
+    def handle(payload):
+        try:
+            request = request_cls.FromString(payload)
+        except Exception as e:  # noqa: BLE001 - any undecodable request is the caller's mistake
+            error = derrors.invalid_request(request_cls.__name__, e)
+            return response_cls(error=derrors.to_proto(error)).SerializeToString()
+        return method(request, None).SerializeToString()
+    return handle
 
 
 def local_server(address):

@@ -1,18 +1,20 @@
-"""Calling a remote task's WorkerService: typed methods over raw gRPC calls, errors that name the task."""
+"""Calling a remote task's WorkerService over gRPC: typed methods over raw gRPC calls, errors that name the task
+(a server's own error comes back as the same ``tf.errors`` class, node and op; see ``errors.from_rpc``)."""
 
 import grpc
 import grpc.experimental  # noqa: F401 - ChannelOptions lives here
 
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed.transport import decode_stream, encode_stream
+from tasklayer.distributed.tensor_stream import decode_stream, encode_stream
 from yarnflow import rpc
 
 SERVICE = "/yarnflow.WorkerService/"
 MASTER = "/yarnflow.MasterService/"
 
 
-def _unary(ch, service, method, req_cls, resp_cls):
+def unary(ch, service, method, req_cls, resp_cls):
+    """A callable for the unary method ``service + method`` of channel ``ch``."""
     return ch.unary_unary(service + method, request_serializer=req_cls.SerializeToString,
                           response_deserializer=resp_cls.FromString)
 
@@ -32,13 +34,13 @@ class RemoteWorker:
         self.address = address
         self.channel = channel or _channel(address)
         ch = self.channel
-        self._status = _unary(ch, SERVICE, "GetStatus", pb.GetStatusRequest, pb.GetStatusResponse)
-        self._register = _unary(ch, SERVICE, "RegisterGraph", pb.RegisterGraphRequest, pb.RegisterGraphResponse)
-        self.run_graph_call = _unary(ch, SERVICE, "RunGraph", pb.RunGraphRequest, pb.RunGraphResponse)
-        self._cleanup = _unary(ch, SERVICE, "CleanupGraph", pb.CleanupGraphRequest, pb.CleanupGraphResponse)
-        self._abort = _unary(ch, SERVICE, "AbortStep", pb.AbortStepRequest, pb.AbortStepResponse)
-        self._shutdown = _unary(ch, SERVICE, "Shutdown", pb.ShutdownRequest, pb.ShutdownResponse)
-        # Raw bytes both ways: chunks are decoded by hand (see transport.py).
+        self._status = unary(ch, SERVICE, "GetStatus", pb.GetStatusRequest, pb.GetStatusResponse)
+        self._register = unary(ch, SERVICE, "RegisterGraph", pb.RegisterGraphRequest, pb.RegisterGraphResponse)
+        self._run_graph = unary(ch, SERVICE, "RunGraph", pb.RunGraphRequest, pb.RunGraphResponse)
+        self._cleanup = unary(ch, SERVICE, "CleanupGraph", pb.CleanupGraphRequest, pb.CleanupGraphResponse)
+        self._abort = unary(ch, SERVICE, "AbortStep", pb.AbortStepRequest, pb.AbortStepResponse)
+        self._shutdown = unary(ch, SERVICE, "Shutdown", pb.ShutdownRequest, pb.ShutdownResponse)
+        # Raw bytes both ways: chunks are decoded by hand (see tensor_stream.py).
         self._background = set()  # fire-and-forget calls: held until done (a dropped call is cancelled)
         self._recv = ch.unary_stream(SERVICE + "RecvTensor", request_serializer=pb.RecvTensorRequest.SerializeToString,
                                      response_deserializer=None)
@@ -50,7 +52,7 @@ class RemoteWorker:
         return derrors.from_rpc(exc, self.task, self.address)
 
     def get_status(self, timeout=10.0):
-        """This task's name and incarnation."""
+        """This task's name, incarnation and tensor channel port."""
         try:
             return self._status(pb.GetStatusRequest(), timeout=timeout)
         except grpc.RpcError as e:
@@ -59,13 +61,14 @@ class RemoteWorker:
     def register_graph(self, handle, graph_def, device, timeout=60.0):
         """Register a partition (a no-op if the handle is known); raises the worker's error."""
         try:
-            resp = self._register(pb.RegisterGraphRequest(graph_handle=handle, graph_def=graph_def, device=device),
-                                  timeout=timeout)
+            self._register(pb.RegisterGraphRequest(graph_handle=handle, graph_def=graph_def, device=device),
+                           timeout=timeout)
         except grpc.RpcError as e:
             raise self.error(e) from None
-        err = derrors.from_proto(resp.error)
-        if err is not None:
-            raise err
+
+    def run_graph_future(self, request, timeout):
+        """Start a RunGraph; the ``grpc.Future`` of its response (``cancel()`` cancels the call)."""
+        return self._run_graph.future(request, timeout=timeout)
 
     def recv_tensor(self, step_id, key, timeout=None):
         """Pull one tensor (one held by reference when ``step_id`` is 0, else a step's) as an ndarray."""
@@ -76,7 +79,7 @@ class RemoteWorker:
             raise self.error(e) from None
 
     def push_tensor(self, step_id, key, value, lossy_code=0, timeout=60.0):
-        """Push a step's tensor to this task over gRPC (when it has no tensor channel)."""
+        """Push a step's tensor (step 0: one held by reference) to this task over gRPC."""
         try:
             self._push(encode_stream(value, key=key, step_id=step_id, lossy=lossy_code), timeout=timeout)
         except grpc.RpcError as e:
@@ -109,8 +112,3 @@ class RemoteWorker:
     def close(self):
         """Close the channel."""
         self.channel.close()
-
-
-def upload_stream(value, key):
-    """The raw request stream of a PutTensor upload."""
-    return encode_stream(value, key=key)

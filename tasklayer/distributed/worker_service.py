@@ -1,14 +1,24 @@
-"""The WorkerService servicer: translates gRPC messages to ``Worker`` calls (tensors in, tensors out)."""
+"""The WorkerService servicer: translates gRPC messages to ``Worker`` calls (tensors in, tensors out). A caller's
+mistake (an unknown graph handle, a malformed partition or tensor) is answered with its gRPC status code."""
 
-import grpc
+from google.protobuf.message import DecodeError
 
 from engine import tensor_codec
-from engine.errors import OpError
+from engine.errors import InvalidArgumentError, OpError
 from protos import tasklayer_pb2 as pb
 from tasklayer.distributed import errors as derrors
-from tasklayer.distributed.transport import INLINE_BYTES, as_contiguous, decode_stream, encode_stream
+from tasklayer.distributed import grpc_handlers
+from tasklayer.distributed.tensor_stream import INLINE_BYTES, as_contiguous, decode_stream, encode_stream
 
 SERVICE_NAME = "yarnflow.WorkerService"
+
+
+def tensor_in(nt):
+    """The value of an inline NamedTensor; InvalidArgumentError naming it when its TensorProto is malformed."""
+    try:
+        return tensor_codec.from_proto(nt.tensor)
+    except (ValueError, TypeError, KeyError) as e:
+        raise InvalidArgumentError(None, None, f"tensor {nt.name!r}: malformed TensorProto ({e})") from None
 
 
 def tensors_in(named, worker, timeout=None, step_id=0):
@@ -19,9 +29,9 @@ def tensors_in(named, worker, timeout=None, step_id=0):
         if nt.pushed:
             out[nt.name] = worker.take_pushed(step_id, nt.ref_key, timeout)
         elif nt.ref_key:
-            out[nt.name] = worker.client_for(nt.ref_address).recv_tensor(0, nt.ref_key, timeout)
+            out[nt.name] = worker.peers.rpc_at(nt.ref_address).recv_tensor(0, nt.ref_key, timeout)
         else:
-            out[nt.name] = tensor_codec.from_proto(nt.tensor)
+            out[nt.name] = tensor_in(nt)
     return out
 
 
@@ -31,6 +41,14 @@ def tensor_out(name, value, table, address):
     if arr.nbytes <= INLINE_BYTES:
         return pb.NamedTensor(name=name, tensor=tensor_codec.to_proto(arr))
     return pb.NamedTensor(name=name, ref_key=table.put_ref(arr), ref_address=address)
+
+
+def decode_upload(request_iterator):
+    """``(ndarray, meta)`` of a stream of TensorChunks; InvalidArgumentError when it is malformed."""
+    try:
+        return decode_stream(request_iterator)
+    except (ValueError, TypeError, KeyError, StopIteration, DecodeError) as e:
+        raise derrors.invalid_request("tensor stream", e) from None
 
 
 class WorkerServicer:
@@ -49,13 +67,13 @@ class WorkerServicer:
     def RegisterGraph(self, request, context):
         try:
             self.worker.register_graph(request.graph_handle, request.graph_def, request.device)
-        except OpError as e:
-            return pb.RegisterGraphResponse(error=derrors.to_proto(e))
-        except Exception as e:  # noqa: BLE001 - a bad graph must not kill the server
-            return pb.RegisterGraphResponse(error=derrors.to_proto(e))
+        except (ValueError, TypeError, KeyError) as e:  # a partition that cannot be read (a malformed device)
+            raise derrors.invalid_request(f"partition {request.graph_handle!r}", e) from None
         return pb.RegisterGraphResponse()
 
     def RunGraph(self, request, context):
+        """Run a partition for a step; its error travels in the response (the tensor channel answers it as it
+        is; a gRPC call ends with the error's status)."""
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None
         on_gone = derrors.cancel_when_caller_leaves(context, lambda: self.cancel_step(request.step_id))
         try:
@@ -75,18 +93,15 @@ class WorkerServicer:
 
     def RecvTensor(self, request, context):
         timeout = request.timeout_ms / 1000 if request.timeout_ms else None
-        try:
-            value = self.worker.recv_local(request.step_id, request.key, timeout)
-        except OpError as e:
-            context.abort(derrors.grpc_code(e), e.message)
+        value = self.worker.recv_local(request.step_id, request.key, timeout)
         yield from encode_stream(value)
 
     def PushTensor(self, request_iterator, context):
+        value, meta = decode_upload(request_iterator)
         try:
-            value, meta = decode_stream(request_iterator)
-        except ValueError as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        self.worker.deliver(meta.step_id, meta.key, value, meta.lossy)
+            self.worker.deliver(meta.step_id, meta.key, value, meta.lossy)
+        except (ValueError, TypeError) as e:  # a lossy code that does not fit the payload
+            raise derrors.invalid_request(f"pushed tensor {meta.key!r}", e) from None
         return pb.PushTensorResponse()
 
     def CleanupGraph(self, request, context):
@@ -104,17 +119,13 @@ class WorkerServicer:
 
     def handler(self):
         """The generic handler to add to a grpc server."""
-        def unary(fn, req):
-            return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=req.FromString,
-                                                       response_serializer=lambda m: m.SerializeToString())
-        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+        unary = grpc_handlers.unary
+        return grpc_handlers.generic(SERVICE_NAME, {
             "GetStatus": unary(self.GetStatus, pb.GetStatusRequest),
             "RegisterGraph": unary(self.RegisterGraph, pb.RegisterGraphRequest),
             "RunGraph": unary(self.RunGraph, pb.RunGraphRequest),
-            "RecvTensor": grpc.unary_stream_rpc_method_handler(
-                self.RecvTensor, request_deserializer=pb.RecvTensorRequest.FromString, response_serializer=None),
-            "PushTensor": grpc.stream_unary_rpc_method_handler(
-                self.PushTensor, request_deserializer=None, response_serializer=lambda m: m.SerializeToString()),
+            "RecvTensor": grpc_handlers.unary_stream(self.RecvTensor, pb.RecvTensorRequest),
+            "PushTensor": grpc_handlers.stream_unary(self.PushTensor),
             "CleanupGraph": unary(self.CleanupGraph, pb.CleanupGraphRequest),
             "AbortStep": unary(self.AbortStep, pb.AbortStepRequest),
             "Shutdown": unary(self.Shutdown, pb.ShutdownRequest),

@@ -96,7 +96,8 @@ def zeros(shape, dtype=dtypes.float32, name=None):
     ...     sess.run(tf.zeros([2], tf.int32)).tolist()
     [0, 0]
     """
-    return _filled(shape, dtype, False if dtypes.as_dtype(dtype) == dtypes.bool_ else 0, name, "zeros")
+    zero = {dtypes.bool_: False, dtypes.string: b""}.get(dtypes.as_dtype(dtype), 0)
+    return _filled(shape, dtype, zero, name, "zeros")
 
 
 def ones(shape, dtype=dtypes.float32, name=None):

@@ -48,6 +48,8 @@ def to_numpy(value, dtype=None):
         array = np.asarray(value)
     except ValueError:
         raise ValueError(f"Can't convert non-rectangular Python sequence to Tensor: {value!r}") from None
+    if array.size == 0 and dtype is not None and not is_numpy:  # [] is an empty tensor of any dtype, as in TF
+        return np.zeros(array.shape, dtype=dtype.as_numpy_dtype)
     if array.dtype.kind in "OSU" and dtype in (None, dtypes.string):  # text: an object array of bytes
         strings = dtypes.string_array(array)
         if strings is not None or dtype is None:

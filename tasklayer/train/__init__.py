@@ -20,3 +20,10 @@ from tasklayer.training.sync_replicas import SyncReplicasOptimizer  # noqa: E402
 # ---- issue 10 (global step by name) ----
 from tasklayer.variables import assert_global_step, global_step  # noqa: E402,F401
 
+# ---- issue 10 (queues and queue-based input) ----
+from tasklayer.training import queue_runner  # noqa: E402,F401 (tf.train.queue_runner.QueueRunner)
+from tasklayer.training.coordinator import Coordinator, LooperThread  # noqa: E402,F401
+from tasklayer.training.input import (batch, batch_join, input_producer, limit_epochs,  # noqa: E402,F401
+                                      match_filenames_once, range_input_producer, shuffle_batch,
+                                      shuffle_batch_join, slice_input_producer, string_input_producer)
+from tasklayer.training.queue_runner import QueueRunner, add_queue_runner, start_queue_runners  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """``tf.train.replica_device_setter``: variables round-robin on ps tasks, everything else on the worker."""
 
 from engine import device_spec
+from tasklayer.distributed.cluster_spec import ClusterSpec
 
 # Op types that hold state and belong on a parameter server (TF's default ps_ops).
 STANDARD_PS_OPS = ("Variable", "VariableV2", "AutoReloadVariable", "MutableHashTable", "MutableHashTableV2",
@@ -40,7 +41,6 @@ def replica_device_setter(ps_tasks=0, ps_device="/job:ps", worker_device="/job:w
     """
     ps_indices = range(ps_tasks)
     if cluster is not None:
-        from tasklayer.train.cluster_spec import ClusterSpec
         cluster = cluster if isinstance(cluster, ClusterSpec) else ClusterSpec(cluster)
         ps_job = device_spec.DeviceSpec.parse(ps_device).job or "ps"
         ps_indices = cluster.task_indices(ps_job) if ps_job in cluster.jobs else []

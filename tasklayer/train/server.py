@@ -1,6 +1,7 @@
 """``tf.train.Server``: one task of a cluster, serving a master and a worker on its port."""
 
-from tasklayer.train.cluster_spec import ClusterSpec, task_from_env
+from tasklayer.distributed.cluster_spec import ClusterSpec, task_from_env
+from tasklayer.distributed.server import TaskServer
 
 
 class Server:
@@ -14,7 +15,6 @@ class Server:
 
     def __init__(self, server_or_cluster_def, job_name=None, task_index=None, protocol=None, config=None,
                  start=True):
-        from tasklayer.distributed.server import TaskServer  # late: keeps `import tasklayer` light
         cluster = ClusterSpec(server_or_cluster_def)
         if job_name is None:
             if len(cluster.jobs) != 1:

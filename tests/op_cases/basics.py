@@ -24,3 +24,14 @@ def _fed(tf):
 @case("matmul_dtype_mismatch", raises=(TypeError, "int32|float"))
 def _mismatch(tf):
     return tf.matmul(tf.constant([[1, 2]]), tf.constant([[1.0], [2.0]]))
+
+
+@case("empty_constants_take_any_dtype", expect=lambda: [np.zeros(0, np.int32), np.zeros((1, 0), np.int64),
+                                                       np.float32(0)])
+def _empty(tf):
+    return [tf.constant([], tf.int32), tf.constant([[]], tf.int64), tf.zeros([])]
+
+
+@case("string_zeros_are_empty_strings", expect=lambda: np.array([b"", b""], dtype=object))
+def _string_zeros(tf):
+    return tf.zeros([2], tf.string)

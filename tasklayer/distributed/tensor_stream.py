@@ -1,11 +1,11 @@
-"""Tensors on the wire: a stream of ``TensorChunk`` messages (meta first, then raw-byte chunks), encoded and
+"""Tensors in gRPC messages: a stream of ``TensorChunk`` messages (meta first, then raw-byte chunks), encoded and
 decoded by hand so that a chunk is copied once into the message and once out of it into ONE buffer.
 
 >>> import numpy as np
 >>> a = np.arange(10, dtype=np.float32)
 >>> b, meta = decode_stream(encode_stream(a, chunk_bytes=16))
->>> bool((a == b).all()), b.dtype
-(True, dtype('float32'))
+>>> bool((a == b).all()), b.dtype == np.float32
+(True, True)
 """
 
 import numpy as np
