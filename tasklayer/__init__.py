@@ -86,3 +86,9 @@ from tasklayer import metrics  # noqa: E402,F401
 from tasklayer.ops.clip_ops import (clip_by_average_norm, clip_by_global_norm, clip_by_norm,  # noqa: E402,F401
                                     clip_by_value, global_norm)
 from tasklayer.ops.embedding_ops import dynamic_partition, dynamic_stitch  # noqa: E402,F401
+
+# ---- issue 10 (Supervisor, session hooks, tf.estimator) ----
+from tasklayer import estimator  # noqa: E402,F401
+
+# ---- issue 10 (tf.data) ----
+from tasklayer import data  # noqa: E402,F401

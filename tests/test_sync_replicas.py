@@ -9,7 +9,7 @@ import tasklayer as tf
 from engine.errors import DeadlineExceededError
 from engine.kernels.context import RunContext
 from engine.kernels.numpy_accumulators import AccumulatorState, TokenQueueState
-from tasklayer.training.sync_replicas import SyncReplicasOptimizer
+from tasklayer.training.sync_replicas import SyncQueueRunner, SyncReplicasOptimizer
 from tests.distributed_helpers import free_ports
 from tests.polling import wait_until
 
@@ -357,3 +357,19 @@ def test_bad_arguments_are_clear_errors():
             opt.minimize(w * w)
         with pytest.raises(ValueError, match="after apply_gradients"):
             opt.get_init_tokens_op()
+
+
+def test_the_chief_queue_runner_runs_under_a_coordinator_as_a_queue_runner_does():
+    # mnist_replica.py: sv.start_queue_runners(sess, [opt.get_chief_queue_runner()]) calls create_threads.
+    with tf.Graph().as_default():
+        counter = tf.Variable(0, name="applied")
+        runner = SyncQueueRunner(counter.assign_add(1), poll_seconds=0.1)
+        coord = tf.train.Coordinator()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            threads = runner.create_threads(sess, coord=coord, daemon=True, start=True)
+            wait_until(lambda: sess.run(counter) > 3, what="the loop to apply steps")
+            coord.request_stop()
+            coord.join(threads, stop_grace_period_secs=5)
+            assert not any(t.is_alive() for t in threads)
+            assert runner.steps_applied > 3

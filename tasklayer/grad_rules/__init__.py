@@ -36,6 +36,9 @@ def registered():
 
 from tasklayer.grad_rules import array_grad, math_grad  # noqa: E402,F401 - registers the rules
 
+# ---- issue 10 (convolutions and pooling) ----
+from tasklayer.grad_rules import conv_grad  # noqa: E402,F401 - registers the rules
+
 # ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
 from tasklayer.grad_rules import nn_grad  # noqa: E402,F401 - registers the rules
 

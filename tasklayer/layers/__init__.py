@@ -14,3 +14,7 @@ from tasklayer.layers.core import Dense, dense  # noqa: F401
 from tasklayer.layers.core import Dropout, Flatten, dropout, flatten  # noqa: E402,F401
 from tasklayer.layers.normalization import BatchNormalization, batch_normalization  # noqa: E402,F401
 
+# ---- issue 10 (convolutions and pooling) ----
+from tasklayer.layers.convolutional import Conv2D, Conv2DTranspose, conv2d, conv2d_transpose  # noqa: E402,F401
+from tasklayer.layers.pooling import (AveragePooling2D, MaxPooling2D, average_pooling2d,  # noqa: E402,F401
+                                      max_pooling2d)

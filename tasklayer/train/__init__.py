@@ -20,6 +20,13 @@ from tasklayer.training.sync_replicas import SyncReplicasOptimizer  # noqa: E402
 # ---- issue 10 (global step by name) ----
 from tasklayer.variables import assert_global_step, global_step  # noqa: E402,F401
 
+# ---- issue 10 (Supervisor, SessionManager, session hooks) ----
+from tasklayer.training.basic_hooks import (CheckpointSaverListener, FeedFnHook, FinalOpsHook,  # noqa: E402,F401
+                                            GlobalStepWaiterHook, LoggingTensorHook, NanLossDuringTrainingError,
+                                            NanTensorHook, SecondOrStepTimer, StepCounterHook)
+from tasklayer.training.session_manager import SessionManager  # noqa: E402,F401
+from tasklayer.training.supervisor import Supervisor  # noqa: E402,F401
+
 # ---- issue 10 (queues and queue-based input) ----
 from tasklayer.training import queue_runner  # noqa: E402,F401 (tf.train.queue_runner.QueueRunner)
 from tasklayer.training.coordinator import Coordinator, LooperThread  # noqa: E402,F401

@@ -15,7 +15,6 @@ True
 """
 
 import os
-import re
 import sys
 import time
 
@@ -24,6 +23,8 @@ from tasklayer import session as session_lib
 from tasklayer import variables as variables_lib
 from tasklayer.graph import get_default_graph
 from tasklayer.training import saver as saver_lib
+from tasklayer.training.coordinator import Coordinator
+from tasklayer.training.session_manager import SessionManager, checkpoint_step
 
 __all__ = ["MonitoredTrainingSession", "Scaffold", "SessionRunHook", "SessionRunArgs", "SessionRunContext",
            "SessionRunValues", "StopAtStepHook", "CheckpointSaverHook"]
@@ -98,8 +99,10 @@ class StopAtStepHook(SessionRunHook):
     """Requests a stop once the global step reaches ``last_step`` (or ``num_steps`` past its first value)."""
 
     def __init__(self, num_steps=None, last_step=None):
-        if (num_steps is None) == (last_step is None):
-            raise ValueError("StopAtStepHook: exactly one of num_steps and last_step must be given")
+        if num_steps is None and last_step is None:
+            raise ValueError("One of num_steps or last_step must be specified.")
+        if num_steps is not None and last_step is not None:
+            raise ValueError("Only one of num_steps or last_step can be specified.")
         self._num_steps, self._last_step = num_steps, last_step
         self._global_step = None
         self._stop_now = False  # the step was already reached when the session was (re)created
@@ -133,24 +136,33 @@ class StopAtStepHook(SessionRunHook):
 
 
 class CheckpointSaverHook(SessionRunHook):
-    """Saves a checkpoint every ``save_steps`` global steps or ``save_secs`` seconds, and at the end."""
+    """Saves a checkpoint every ``save_steps`` global steps or ``save_secs`` seconds, and at the end (unless the
+    last step was just saved). ``listeners`` (``tf.train.CheckpointSaverListener``) are called around each save;
+    one whose ``after_save`` returns True stops the training loop."""
 
-    def __init__(self, checkpoint_dir, save_secs=None, save_steps=None, saver=None, scaffold=None,
-                 checkpoint_basename=CHECKPOINT_BASENAME):
-        if (save_secs is None) == (save_steps is None):
-            raise ValueError("CheckpointSaverHook: exactly one of save_secs and save_steps must be given")
+    def __init__(self, checkpoint_dir, save_secs=None, save_steps=None, saver=None,
+                 checkpoint_basename=CHECKPOINT_BASENAME, scaffold=None, listeners=None):
+        if saver is not None and scaffold is not None:
+            raise ValueError("You cannot provide both saver and scaffold.")
+        if save_secs is None and save_steps is None:
+            raise ValueError("Either every_secs or every_steps should be provided.")
+        if save_secs is not None and save_steps is not None:
+            raise ValueError("Can not provide both every_secs and every_steps.")
         if save_steps is not None and int(save_steps) <= 0:
             raise ValueError(f"save_steps must be positive, got {save_steps}")
         self._dir, self._secs, self._steps = checkpoint_dir, save_secs, save_steps
         self._saver, self._scaffold = saver, scaffold
+        self._listeners = list(listeners or [])
         self._prefix = os.path.join(checkpoint_dir, checkpoint_basename)
-        self._last_step = self._last_time = None
+        self._last_step = self._last_time = self._last_saved_step = None
 
     def begin(self):
         os.makedirs(self._dir, exist_ok=True)
         self._global_step = variables_lib.get_global_step()
         if self._global_step is None:
-            raise RuntimeError("Global step should be created to use CheckpointSaverHook")
+            raise RuntimeError("Global step should be created to use CheckpointSaverHook.")
+        for listener in self._listeners:
+            listener.begin()
 
     def _get_saver(self):
         return self._saver or (self._scaffold.saver if self._scaffold is not None else None) or _default_saver()
@@ -164,27 +176,37 @@ class CheckpointSaverHook(SessionRunHook):
 
     def after_run(self, run_context, run_values):
         if self._steps is None:
-            if time.monotonic() - self._last_time >= self._secs:
-                self._save(run_context.session)
+            if time.monotonic() - self._last_time >= self._secs and self._save(run_context.session):
+                run_context.request_stop()
             return
         # As TF: the step read before the run, plus the run's own step, says whether a save may be due; only
         # then is the global step read again (other workers move it too) and the save made when it is.
         if int(run_values.results) + 1 - self._last_step >= self._steps:
             step = int(run_context.session.run(self._global_step))
-            if step - self._last_step >= self._steps:
-                self._save(run_context.session, step)
+            if step - self._last_step >= self._steps and self._save(run_context.session, step):
+                run_context.request_stop()
 
     def end(self, session):
-        self._save(session)
+        step = int(session.run(self._global_step))
+        if step != self._last_saved_step:
+            self._save(session, step)
+        for listener in self._listeners:
+            listener.end(session, step)
 
     def _save(self, session, step=None):
+        """Save (listeners told before and after); whether a listener asked to stop."""
         step = int(session.run(self._global_step)) if step is None else step
+        for listener in self._listeners:
+            listener.before_save(session, step)
         self._get_saver().save(session, self._prefix, global_step=step)
-        self._last_step, self._last_time = step, time.monotonic()
+        self._last_step, self._last_time, self._last_saved_step = step, time.monotonic(), step
+        return any([bool(listener.after_save(session, step)) for listener in self._listeners])
 
 
 # ---------------------------------------------------------------------- scaffold
 _INIT_OP, _READY_OP, _SAVERS = "init_op", "ready_op", "savers"
+QUEUE_RUNNERS = "queue_runners"  # tf.GraphKeys.QUEUE_RUNNERS: started with every session, under its coordinator
+_LOCAL_INIT_OP, _READY_FOR_LOCAL_INIT_OP = "local_init_op", "ready_for_local_init_op"
 
 
 def _cached(key, build):
@@ -202,20 +224,56 @@ def _default_saver():
     return _cached(_SAVERS, lambda: saver_lib.Saver(sharded=True, allow_empty=True))
 
 
-class Scaffold:
-    """The ops a monitored session needs: ``init_op``, ``ready_op`` (uninitialized variables) and ``saver``;
-    missing ones are built once per graph by ``finalize``."""
+def _report_all_uninitialized():
+    """TF's default ready op: the global and the local variables not initialized yet."""
+    return variables_lib.report_uninitialized_variables(variables_lib.global_variables() +
+                                                        variables_lib.local_variables())
 
-    def __init__(self, init_op=None, ready_op=None, saver=None, init_feed_dict=None, init_fn=None):
+
+def _default_local_init_op():
+    """TF's default local init op: the local variables' initializers (metrics' counters, epoch counters)."""
+    return variables_lib.local_variables_initializer()
+
+
+class Scaffold:
+    """The ops a monitored session needs: ``init_op``, ``ready_op`` (uninitialized variables),
+    ``local_init_op`` with ``ready_for_local_init_op`` (run in every new session once the global variables are
+    there) and ``saver``; missing ones are built once per graph by ``finalize``. ``init_fn(scaffold, sess)`` runs
+    after ``init_op`` when the chief initializes (not when it restores)."""
+
+    def __init__(self, init_op=None, init_feed_dict=None, init_fn=None, ready_op=None,
+                 ready_for_local_init_op=None, local_init_op=None, summary_op=None, saver=None,
+                 copy_from_scaffold=None, local_init_feed_dict=None):
+        if copy_from_scaffold is not None:
+            if not isinstance(copy_from_scaffold, Scaffold):
+                raise TypeError("copy_from_scaffold is not a Scaffold instance.")
+            c = copy_from_scaffold
+            init_op = init_op or c._init_op
+            init_feed_dict = init_feed_dict or c.init_feed_dict
+            init_fn = init_fn or c.init_fn
+            ready_op = ready_op or c._ready_op
+            ready_for_local_init_op = ready_for_local_init_op or c._ready_for_local_init_op
+            local_init_op = local_init_op or c._local_init_op
+            local_init_feed_dict = local_init_feed_dict or c.local_init_feed_dict
+            summary_op = summary_op or c.summary_op
+            saver = saver or c._saver
         self._init_op, self._ready_op, self._saver = init_op, ready_op, saver
+        self._local_init_op, self._ready_for_local_init_op = local_init_op, ready_for_local_init_op
         self.init_feed_dict, self.init_fn = init_feed_dict, init_fn
+        self.local_init_feed_dict, self.summary_op = local_init_feed_dict, summary_op
 
     def finalize(self):
         """Build the missing ops (cached in graph collections, so a second Scaffold reuses them)."""
         if self._init_op is None:
             self._init_op = _cached(_INIT_OP, variables_lib.global_variables_initializer)
         if self._ready_op is None:
-            self._ready_op = _cached(_READY_OP, variables_lib.report_uninitialized_variables)
+            self._ready_op = _cached(_READY_OP, _report_all_uninitialized)
+        if self._ready_for_local_init_op is None:
+            self._ready_for_local_init_op = _cached(
+                _READY_FOR_LOCAL_INIT_OP,
+                lambda: variables_lib.report_uninitialized_variables(variables_lib.global_variables()))
+        if self._local_init_op is None:
+            self._local_init_op = _cached(_LOCAL_INIT_OP, _default_local_init_op)
         if self._saver is None:
             self._saver = _default_saver()
         return self
@@ -229,6 +287,16 @@ class Scaffold:
     def ready_op(self):
         """A 1-D string tensor: the names of the global variables not initialized yet."""
         return self._ready_op
+
+    @property
+    def local_init_op(self):
+        """The op initializing the local variables, run in every new session."""
+        return self._local_init_op
+
+    @property
+    def ready_for_local_init_op(self):
+        """A 1-D string tensor: the global variables not initialized yet (``local_init_op`` waits for none)."""
+        return self._ready_for_local_init_op
 
     @property
     def saver(self):
@@ -258,8 +326,9 @@ class _RecoverableSession:
     with an error ``is_recoverable`` accepts closes the session, creates a new one with ``create`` (the chief
     restores the latest checkpoint, the others wait for the model) and runs the same fetches again."""
 
-    def __init__(self, create, max_wait_secs):
+    def __init__(self, create, max_wait_secs, before_close=None):
         self._create, self._max_wait_secs = create, max_wait_secs
+        self._before_close = before_close  # stops the threads that run on the session (queue runners)
         self._sess = create()
 
     @property
@@ -294,35 +363,9 @@ class _RecoverableSession:
         """Close the current session (a later ``run`` creates a new one)."""
         sess, self._sess = self._sess, None
         if sess is not None:
+            if self._before_close is not None:
+                self._before_close()
             _close_quietly(sess)
-
-
-def _restore_newest_good(saver, sess, state):
-    """Restore the newest checkpoint of ``state`` that is complete and not corrupt, logging each one skipped;
-    its prefix, or None when none is complete. CorruptCheckpointError when every complete one is corrupt (the
-    chief must not start again from scratch and save over them); a mismatch with the model is raised at once."""
-    newest_first = [state.model_checkpoint_path] + state.all_model_checkpoint_paths[::-1]
-    candidates = []
-    for path in newest_first:
-        if path in candidates:
-            continue
-        if not saver_lib.checkpoint_exists(path):
-            _log(f"skipping checkpoint {path}: it has no index (deleted, or never completed)")
-            continue
-        candidates.append(path)
-    failures = []
-    for path in candidates:
-        try:
-            saver.restore(sess, path)
-            return path
-        except saver_lib.CorruptCheckpointError as e:
-            # A torn or damaged file (e.g. written by an older saver that reused data file names): an older
-            # checkpoint loses some steps, failing on every restart loses the job.
-            _log(f"skipping checkpoint {path}: {_first_line(e)}")
-            failures.append(f"{path} ({e})")
-    if failures:
-        raise saver_lib.CorruptCheckpointError("no checkpoint restores cleanly: " + "; ".join(failures))
-    return None
 
 
 # ---------------------------------------------------------------------- the session
@@ -332,7 +375,11 @@ class MonitoredTrainingSession:
     The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` (the newest older one
     that restores cleanly when it is corrupt; initializing the variables when there is none), saves a
     checkpoint every ``save_checkpoint_steps`` global steps (or ``save_checkpoint_secs``; 600 s when neither is
-    given) and when it closes. Other tasks wait (polling) until the variables are initialized.
+    given) and when it closes. Other tasks wait (polling) until the variables are initialized. Every new session
+    runs the scaffold's local init op (the local variables: metrics, epoch counters) and starts the graph's queue
+    runners under a ``tf.train.Coordinator``, which the hooks get in ``after_create_session``; the runners stop
+    when the session closes or is replaced. Restoring, initializing and waiting go through
+    ``tf.train.SessionManager``.
     ``restored_from`` is the checkpoint the chief last restored, or None.
 
     Recovery, as TF does it: when a ``run`` fails because a task was lost (``is_recoverable``), the session
@@ -352,21 +399,32 @@ class MonitoredTrainingSession:
         self._is_chief = bool(is_chief)
         self._checkpoint_dir = checkpoint_dir
         self._max_wait_secs, self._recovery_wait_secs = float(max_wait_secs), float(recovery_wait_secs)
-        self._scaffold = (scaffold or Scaffold()).finalize()
+        self._graph = get_default_graph()
+        self._scaffold = scaffold or Scaffold()
         self._hooks = list(hooks or [])
         if self._is_chief:
             self._hooks += list(chief_only_hooks or [])
             if checkpoint_dir:
                 if save_checkpoint_steps is None and save_checkpoint_secs is None:
                     save_checkpoint_secs = DEFAULT_SAVE_SECS
-                self._hooks.append(CheckpointSaverHook(checkpoint_dir, save_secs=save_checkpoint_secs,
-                                                       save_steps=save_checkpoint_steps, scaffold=self._scaffold))
+                # As TF: 0 (or None) for both turns the periodic saves off (an Estimator adds its own saver hook).
+                if (save_checkpoint_secs or 0) > 0 or (save_checkpoint_steps or 0) > 0:
+                    self._hooks.append(CheckpointSaverHook(checkpoint_dir, save_secs=save_checkpoint_secs or None,
+                                                           save_steps=save_checkpoint_steps or None,
+                                                           scaffold=self._scaffold))
         self.restored_from = None
         self._should_stop = False
         self._closed = False
         for hook in self._hooks:
             hook.begin()
-        self._sess = _RecoverableSession(self._create_session, self._max_wait_secs)
+        self._scaffold.finalize()  # after the hooks' begin, as TF: they may still add to the graph
+        self._session_manager = SessionManager(
+            local_init_op=self._scaffold.local_init_op, ready_op=self._scaffold.ready_op,
+            ready_for_local_init_op=self._scaffold.ready_for_local_init_op, graph=self._graph,
+            recovery_wait_secs=self._recovery_wait_secs, local_init_feed_dict=self._scaffold.local_init_feed_dict)
+        self._stop_grace_period_secs = stop_grace_period_secs
+        self._coord, self._threads = None, []
+        self._sess = _RecoverableSession(self._create_session, self._max_wait_secs, self._stop_threads)
 
     # -- creation
     def _create_session(self):
@@ -377,62 +435,62 @@ class MonitoredTrainingSession:
             if self._server is not None:
                 from tasklayer.training import cluster_follow  # late: it imports tasklayer.train
                 cluster_follow.follow_cluster(self._server)
-            sess = session_lib.Session(self._master, config=self._config)
+            sess = session_lib.Session(self._master, graph=self._graph, config=self._config)
             try:
                 if self._is_chief:
                     self._prepare_chief(sess)
                 else:
-                    self._wait_for_model(sess, deadline)
+                    self._session_manager.wait_until_ready(sess, max(0.0, deadline - time.monotonic()))
+                coord = self._start_threads(sess)
                 for hook in self._hooks:
-                    hook.after_create_session(sess, None)
+                    hook.after_create_session(sess, coord)
                 return sess
             except RECOVERABLE_ERRORS as e:
+                self._stop_threads()
                 _close_quietly(sess)
                 if not is_recoverable(e) or time.monotonic() >= deadline:
                     raise
                 _log(f"creating a session failed ({_first_line(e)}); trying again")
                 time.sleep(self._recovery_wait_secs)
             except BaseException:
+                self._stop_threads()
                 _close_quietly(sess)
                 raise
 
-    def _uninitialized(self, sess):
-        """Names of the global variables not initialized yet."""
-        return [name.decode("utf-8") for name in sess.run(self._scaffold.ready_op).tolist()]
+    def _start_threads(self, sess):
+        """A new Coordinator for ``sess``, with the graph's queue runners started under it (TF's
+        ``_CoordinatedSessionCreator``); hooks get it in ``after_create_session``."""
+        self._stop_threads()
+        self._coord = Coordinator(clean_stop_exception_types=[])  # as TF: the coordinator hides no error
+        self._threads = []
+        for runner in self._graph.get_collection(QUEUE_RUNNERS):
+            self._threads.extend(runner.create_threads(sess, coord=self._coord, daemon=True, start=True))
+        return self._coord
+
+    def _stop_threads(self):
+        """Stop the queue runners of the current session (before it closes, or is replaced after a failure)."""
+        coord, threads, self._threads = self._coord, self._threads, []
+        if coord is None:
+            return
+        coord.request_stop()
+        try:
+            coord.join(threads, stop_grace_period_secs=self._stop_grace_period_secs, ignore_live_threads=True)
+        except Exception as e:  # noqa: BLE001 - a runner's error was raised to the loop already, or the cluster is gone
+            _log(f"a thread of the session ended with {_first_line(e)}")
 
     def _prepare_chief(self, sess):
         """TF's ``SessionManager.prepare_session``: restore the newest checkpoint that restores cleanly (the
         saver then remembers the kept ones, for ``max_to_keep``), else run the init op."""
-        state = saver_lib.get_checkpoint_state(self._checkpoint_dir) if self._checkpoint_dir else None
-        checkpoint = _restore_newest_good(self._scaffold.saver, sess, state) if state is not None else None
-        if state is not None:
-            self._scaffold.saver.recover_last_checkpoints(state.all_model_checkpoint_paths)
+        scaffold = self._scaffold
+        init_fn = (lambda sess: scaffold.init_fn(scaffold, sess)) if scaffold.init_fn is not None else None
+        checkpoint = self._session_manager.initialize_session(
+            sess, init_op=scaffold.init_op, saver=scaffold.saver, checkpoint_dir=self._checkpoint_dir,
+            init_feed_dict=scaffold.init_feed_dict, init_fn=init_fn)
         if checkpoint:
             self.restored_from = checkpoint
             # The step in the checkpoint's name: the global step may already have moved on (other workers).
-            step = re.search(r"-(\d+)$", checkpoint)
-            _log(f"restored from {f'step {step.group(1)}' if step else 'it'} ({checkpoint})")
-        else:
-            sess.run(self._scaffold.init_op, feed_dict=self._scaffold.init_feed_dict)
-            if self._scaffold.init_fn is not None:
-                self._scaffold.init_fn(self._scaffold, sess)
-        missing = self._uninitialized(sess)
-        if missing:
-            what = f"restoring {checkpoint}" if checkpoint else "running the init op"
-            raise RuntimeError(f"after {what}, these variables are still not initialized: {', '.join(missing)}")
-
-    def _wait_for_model(self, sess, deadline):
-        """Poll until the chief has initialized (or restored) every variable; DeadlineExceededError after
-        ``deadline`` naming those still missing."""
-        while True:
-            missing = self._uninitialized(sess)
-            if not missing:
-                return
-            if time.monotonic() >= deadline:
-                raise errors.DeadlineExceededError(
-                    None, None, f"waited {self._max_wait_secs:g} s for the chief to initialize the variables; "
-                                f"still uninitialized: {', '.join(missing)}")
-            time.sleep(self._recovery_wait_secs)
+            step = checkpoint_step(checkpoint)
+            _log(f"restored from {f'step {step}' if step is not None else 'it'} ({checkpoint})")
 
     # -- running
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
@@ -445,20 +503,34 @@ class MonitoredTrainingSession:
         feeds = dict(feed_dict or {})
         for i, hook in enumerate(self._hooks):
             args = hook.before_run(context)
-            if args is not None:
+            if args is None:
+                continue
+            if args.fetches is not None:
                 extra[i] = args.fetches
-                feeds.update(args.feed_dict or {})
+            for tensor, value in (args.feed_dict or {}).items():
+                if feed_dict and tensor in feed_dict:
+                    raise RuntimeError(f"Same tensor is fed by a SessionRunHook and user. Conflict(s): {[tensor]}")
+                if tensor in feeds:
+                    raise RuntimeError(f"Same tensor is fed by two hooks. Conflict(s): {[tensor]}")
+                feeds[tensor] = value
         results = self._sess.run([fetches, extra], feed_dict=feeds, options=options, run_metadata=run_metadata)
         outputs, hook_results = results
+        # As TF, every hook's after_run is called; one that fetched nothing gets None.
         for i, hook in enumerate(self._hooks):
-            if i in extra:
-                hook.after_run(context, SessionRunValues(hook_results[i], options, run_metadata))
+            hook.after_run(context, SessionRunValues(hook_results.get(i), options, run_metadata))
         self._should_stop = self._should_stop or context.stop_requested
         return outputs
 
     def should_stop(self):
-        """Whether a hook requested a stop (or the session is closed)."""
-        return self._should_stop or self._closed
+        """Whether a hook (or a queue runner's coordinator) requested a stop, or the session is closed; a queue
+        runner's error is raised here, as TF does."""
+        if self._closed:
+            return True
+        if self._coord is not None:
+            self._coord.raise_requested_exception()
+            if self._coord.should_stop():
+                return True
+        return self._should_stop
 
     @property
     def graph(self):

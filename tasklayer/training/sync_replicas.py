@@ -337,7 +337,34 @@ class SyncQueueRunner:
         self._thread.start()
         return self._thread
 
-    def _loop(self, session):
+    def create_threads(self, sess, coord=None, daemon=False, start=False):
+        """``tf.train.QueueRunner``'s interface (what ``Supervisor.start_queue_runners`` calls, as
+        ``mnist_replica.py`` does with the chief's queue runner): the loop's thread and, with ``coord``, one that
+        stops the loop when ``coord`` asks to stop; both registered with ``coord``, started when ``start``. An
+        error of the loop is reported to ``coord``."""
+        self.stop()
+        self._stop.clear()
+        self.error = None
+        self._thread = threading.Thread(target=self._loop, args=(sess, coord), name="sync-replicas-chief",
+                                        daemon=daemon)
+        threads = [self._thread]
+        if coord is not None:
+            threads.append(threading.Thread(target=self._stop_on_request, args=(coord,), daemon=True,
+                                            name="sync-replicas-chief-stopper"))
+            for t in threads:
+                coord.register_thread(t)
+        if start:
+            for t in threads:
+                t.start()
+        return threads
+
+    def _stop_on_request(self, coord):
+        while not self._stop.is_set():
+            if coord.wait_for_stop(0.2):
+                self._stop.set()
+                return
+
+    def _loop(self, session, coord=None):
         from tasklayer.errors import CancelledError, DeadlineExceededError
         options = {"timeout_in_ms": int(self.poll_seconds * 1000)}
         while not self._stop.is_set():
@@ -355,6 +382,8 @@ class SyncQueueRunner:
                 if not self._stop.is_set():
                     self.error = e
                     log.warning("sync replicas chief loop stopped: %s", e)
+                    if coord is not None:
+                        coord.request_stop(e)
                 return
 
     def stop(self, timeout=None):
