@@ -139,12 +139,22 @@ def logs(app_id, task, use_stderr, follow, resmgr, secret_file):
         else:
             containers = list(client.report(app_id).containers)
         for container in containers:
-            if len(containers) > 1:
-                out.write(f"==> {yc.task_name(container)} attempt {container.attempt} "
-                          f"({container.container_id} on {container.node_id}) {stream} <==\n".encode())
-            for data in client.read_log(app_id, container, stream, follow=follow):
-                out.write(data)
+            if len(containers) == 1:
+                _copy(client.read_log(app_id, container, stream, follow=follow), out)
+                continue
+            out.write(f"==> {yc.task_name(container)} attempt {container.attempt} "
+                      f"({container.container_id} on {container.node_id}) {stream} <==\n".encode())
+            try:
+                _copy(client.read_log(app_id, container, stream), out)
+            except YarnflowError as exc:  # an attempt that never started has no log: say so, show the others
+                out.write(f"(no log: {exc})\n".encode())
                 out.flush()
+
+
+def _copy(chunks, out):
+    for data in chunks:
+        out.write(data)
+        out.flush()
 
 
 @cli.command()
