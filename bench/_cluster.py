@@ -1,29 +1,14 @@
-"""Helpers for the distributed benchmarks: task servers in their own processes, TensorFlow if present."""
+"""Helpers for the distributed benchmarks: task servers (ours and TensorFlow's) in their own processes, tables."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.distributed_helpers import TaskProcesses, free_ports  # noqa: E402,F401
-
-
-def tensorflow():
-    """``tensorflow.compat.v1`` in graph mode, or None when TensorFlow is not installed."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-    try:
-        import tensorflow
-    except ImportError:
-        return None
-    tf1 = tensorflow.compat.v1
-    tf1.disable_eager_execution()
-    return tf1
 
 
 class TFServers:
@@ -70,19 +55,6 @@ class TFServers:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def timeit(fn, repeat, warmup=2):
-    """Median seconds of ``fn()`` over ``repeat`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def table(title, header, rows):

@@ -5,15 +5,14 @@ the server listens, then serves until killed.
 """
 
 import json
-import os
+import pathlib
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-import tensorflow as tf  # noqa: E402
+from bench._peers import import_tensorflow  # noqa: E402
 
-tf1 = tf.compat.v1
+tf1 = import_tensorflow()
 server = tf1.train.Server(tf1.train.ClusterSpec(json.loads(sys.argv[1])), job_name=sys.argv[2],
                           task_index=int(sys.argv[3]))
 print("serving", flush=True)

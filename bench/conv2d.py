@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tasklayer  # noqa: E402
+from bench._peers import import_tensorflow  # noqa: E402
 
 ROWS = ("forward (Conv2D)", "input gradient", "filter gradient")
 
@@ -69,17 +70,6 @@ def matmul_runner(n, h, w, c, o, k):
     grad = rng.standard_normal((positions, o), dtype=np.float32)
     calls = {ROWS[0]: lambda: patches @ filt, ROWS[1]: lambda: grad @ filt.T, ROWS[2]: lambda: patches.T @ grad}
     return Runner("numpy matmul, same FLOPs", calls)
-
-
-def import_tensorflow():
-    """TensorFlow's v1 API in graph mode, or None when it is not installed."""
-    try:
-        import tensorflow.compat.v1 as tf1
-    except ImportError:
-        return None
-    tf1.disable_eager_execution()
-    tf1.logging.set_verbosity(tf1.logging.ERROR)
-    return tf1
 
 
 def main(argv=None):

@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tasklayer  # noqa: E402
+from bench._peers import import_tensorflow  # noqa: E402
 
 
 def numpy_shuffled(x, y, batch_size, rng):
@@ -68,17 +69,6 @@ def dataset_pipeline(tf, x, y, args, prefetch=False):
     first = sess.run(nxt)
     assert first[0].shape == (args.batch_size, x.shape[1]), first[0].shape
     return sess, nxt, time.perf_counter() - t0
-
-
-def import_tensorflow():
-    """TensorFlow's v1 API in graph mode, or None when it is not installed."""
-    try:
-        import tensorflow.compat.v1 as tf1
-    except ImportError:
-        return None
-    tf1.disable_eager_execution()
-    tf1.logging.set_verbosity(tf1.logging.ERROR)
-    return tf1
 
 
 def main(argv=None):

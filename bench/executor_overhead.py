@@ -10,12 +10,12 @@ against TensorFlow, measured in this run.
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._peers import best_of, import_tensorflow  # noqa: E402
 from engine import dtypes  # noqa: E402
 from engine.executor import Executor  # noqa: E402
 from engine.graph_util import make_const, make_node  # noqa: E402
@@ -32,17 +32,6 @@ def chain_graph(n):
         g.node.append(make_node(f"add_{i}", "AddV2", [prev, "one"], T=dtypes.float32))
         prev = f"add_{i}"
     return g, prev + ":0"
-
-
-def best_of(fn, repeats):
-    """Best wall time of ``repeats`` calls (after a warm-up call)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def time_numpy(n, repeats):
@@ -66,15 +55,13 @@ def time_engine(n, repeats):
 
 def time_tensorflow(n, repeats):
     """Seconds per run in TF's own session, or None when TensorFlow is not installed."""
-    try:
-        import tensorflow as tf
-    except ImportError:
+    tf1 = import_tensorflow()
+    if tf1 is None:
         return None
-    tf1 = tf.compat.v1
     graph = tf1.Graph()
     with graph.as_default():
-        x = tf1.placeholder(tf.float32, [1])
-        one = tf.constant(1.0)
+        x = tf1.placeholder(tf1.float32, [1])
+        one = tf1.constant(1.0)
         y = x
         for _ in range(n):
             y = y + one

@@ -11,7 +11,8 @@ import argparse
 
 import numpy as np
 
-from _cluster import TaskProcesses, TFServers, free_ports, table, tensorflow, timeit
+from _cluster import TaskProcesses, TFServers, free_ports, table  # first: it puts the repository on sys.path
+from bench._peers import import_tensorflow, median_of
 
 SIZES = (100, 1_000_000, 25_000_000)
 # The TensorFlow figures (separate client), shown only when TensorFlow is not installed here.
@@ -37,7 +38,7 @@ def measure(tf, target, n, repeat):
             got = sess.run(mean, {x: data})
             want = (data[:n // 2].mean() + data[n // 2:].mean()) / 2
             assert abs(got - want) < 1e-4, (got, want)
-            return timeit(lambda: sess.run(mean, {x: data}), repeat)
+            return median_of(lambda: sess.run(mean, {x: data}), repeat)
 
 
 def ours(repeat):
@@ -84,12 +85,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    tf1 = tensorflow()
+    tf1 = import_tensorflow()
     mine, ref = ours(args.repeat), theirs(tf1, args.repeat)
     rows = []
     for n in SIZES:
         data = np.random.random(n).astype(np.float32)
-        np_s = timeit(lambda: (data[:n // 2].mean() + data[n // 2:].mean()) / 2, args.repeat)
+        np_s = median_of(lambda: (data[:n // 2].mean() + data[n // 2:].mean()) / 2, args.repeat)
         for layout, where in (("inside", "client in task 0"), ("process", "separate client")):
             s = mine[layout, n]
             if tf1 is not None:

@@ -9,12 +9,12 @@ Goal: within 10% of numpy.
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench._peers import best_of  # noqa: E402
 from engine import dtypes  # noqa: E402
 from engine.executor import Executor  # noqa: E402
 from engine.graph_util import make_const, make_node  # noqa: E402
@@ -32,16 +32,6 @@ def matmul_graph():
         make_const("all_axes", np.int32([0, 1])), make_const("axis1", np.int32([1])),
         make_node("s", "Sum", ["c", "all_axes"], T=F),
         make_node("r", "Relu", ["c"], T=F), make_node("m", "Mean", ["r", "axis1"], T=F)])
-
-
-def best_of(fn, repeats):
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None):

@@ -13,7 +13,8 @@ import socket
 
 import numpy as np
 
-from _cluster import TaskProcesses, TFServers, free_ports, table, tensorflow, timeit
+from _cluster import TaskProcesses, TFServers, free_ports, table  # first: it puts the repository on sys.path
+from bench._peers import import_tensorflow, median_of
 
 
 def _tcp_sender(port, nbytes, rounds):
@@ -51,7 +52,7 @@ def raw_tcp_seconds(nbytes, repeat, fresh=True):
         got = 0
         while got < nbytes:
             got += conn.recv_into(view[got:], nbytes - got)
-    seconds = timeit(once, repeat)
+    seconds = median_of(once, repeat)
     conn.close()
     proc.join(10)
     return seconds
@@ -74,7 +75,7 @@ def yarnflow_seconds(nbytes, repeat):
             data = np.random.random(nbytes // 4).astype(np.float32)
             with tf.Session(server.target) as sess:
                 assert sess.run(y, {x: data})[0] == data[-1]
-                return timeit(lambda: sess.run(y, {x: data}), repeat)
+                return median_of(lambda: sess.run(y, {x: data}), repeat)
     finally:
         procs.stop()
         server.stop()
@@ -94,10 +95,10 @@ def tensorflow_seconds(tf1, nbytes, repeat):
                 last = tf1.slice(v, [n - 1], [1])  # needs all of v on task 0, returns 4 bytes
             with tf1.Session(servers.target(0)) as sess:
                 assert sess.run(y, {x: data})[0] == data[-1]
-                fed = timeit(lambda: sess.run(y, {x: data}), repeat)
+                fed = median_of(lambda: sess.run(y, {x: data}), repeat)
                 sess.run(v.initializer)
                 assert sess.run(last)[0] == sess.run(v)[-1]
-                pulled = timeit(lambda: sess.run(last), repeat)
+                pulled = median_of(lambda: sess.run(last), repeat)
     return fed, pulled
 
 
@@ -115,7 +116,7 @@ def main():
             ["raw loopback TCP, fresh buffer (reference)", f"{tcp * 1e3:.1f}", f"{nbytes / tcp / 1e9:.2f}", "1.00"],
             ["yarnflow task -> task (tensor channel)", f"{ours * 1e3:.1f}", f"{nbytes / ours / 1e9:.2f}",
              f"{tcp / ours:.2f} ({tcp_reused / ours:.2f} of the reused-buffer row)"]]
-    tf1 = tensorflow()
+    tf1 = import_tensorflow()
     if tf1 is None:
         rows.append(["tensorflow tf.train.Server", "-", "-", "tensorflow not installed"])
     else:

@@ -15,18 +15,8 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tasklayer  # noqa: E402
+from bench._peers import import_tensorflow  # noqa: E402
 from tests import op_cases  # noqa: E402
-
-
-def import_tensorflow():
-    """TensorFlow's v1 API in graph mode, or None when it is not installed."""
-    try:
-        import tensorflow.compat.v1 as tf1
-    except ImportError:
-        return None
-    tf1.disable_eager_execution()
-    tf1.logging.set_verbosity(tf1.logging.ERROR)
-    return tf1
 
 
 def compare(tf1, op_case):

@@ -26,18 +26,15 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._peers import import_tensorflow  # noqa: E402
+
 BATCH, IN, HIDDEN, OUT = 128, 784, 256, 10
 WARMUP_S = 3.0
 
 
 def _load(system):
     if system.startswith("tensorflow"):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-        import tensorflow
-        tf1 = tensorflow.compat.v1
-        tf1.disable_eager_execution()
-        return tf1
+        return import_tensorflow()
     import tasklayer
     return tasklayer
 
@@ -180,12 +177,9 @@ def main():
     systems = [args.only] if args.only else ["yarnflow", "tensorflow", "tensorflow-1t"]
     rows = {}
     for system in systems:
-        if system.startswith("tensorflow"):
-            try:
-                import tensorflow  # noqa: F401
-            except ImportError:
-                print("tensorflow: not installed; run with /opt/peers/bin/python for the comparison")
-                continue
+        if system.startswith("tensorflow") and import_tensorflow() is None:
+            print("tensorflow: not installed; run with /opt/peers/bin/python for the comparison")
+            continue
         rate, per_worker = measure(system, args.seconds, args.optimizer)
         rows[system] = rate
         print(f"{system}: {rate:.1f} steps/s (per worker: {[r['steps'] for r in per_worker]} steps in "

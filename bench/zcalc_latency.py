@@ -10,7 +10,8 @@ process). TensorFlow runs each layout the same way, so every ratio compares like
 
 import argparse
 
-from _cluster import TaskProcesses, TFServers, table, tensorflow, timeit
+from _cluster import TaskProcesses, TFServers, table  # first: it puts the repository on sys.path
+from bench._peers import import_tensorflow, median_of
 
 
 def zcalc(tf, fed):
@@ -30,7 +31,7 @@ def measure(tf, target, fed, runs):
         z, feed = zcalc(tf, fed)
         with tf.Session(target) as sess:
             assert sess.run(z, feed) == -18
-            return timeit(lambda: sess.run(z, feed), runs, warmup=20) * 1e3
+            return median_of(lambda: sess.run(z, feed), runs, warmup=20) * 1e3
 
 
 def ours(runs):
@@ -69,7 +70,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=500)
     args = parser.parse_args()
-    tf1 = tensorflow()
+    tf1 = import_tensorflow()
     mine, ref = ours(args.runs), theirs(tf1, args.runs)
     rows = []
     for layout, where in (("process", "client process -> task 1"), ("inside", "client inside task 1")):

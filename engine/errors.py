@@ -7,7 +7,8 @@ __all__ = ["OpError", "CancelledError", "UnknownError", "InvalidArgumentError", 
            "FailedPreconditionError", "AbortedError", "OutOfRangeError", "UnimplementedError", "InternalError",
            "UnavailableError", "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
            "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-           "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "error_class", "from_code"]
+           "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "DataLossError", "error_class",
+           "from_code"]
 
 # Status codes as TensorFlow (and gRPC) number them, so they can cross processes as an int.
 OK = 0
@@ -25,6 +26,7 @@ OUT_OF_RANGE = 11
 UNIMPLEMENTED = 12
 INTERNAL = 13
 UNAVAILABLE = 14
+DATA_LOSS = 15
 
 
 class OpError(YarnflowError):
@@ -127,10 +129,15 @@ class UnavailableError(OpError):
     error_code = UNAVAILABLE
 
 
+class DataLossError(OpError):
+    """Data was lost or corrupted (a truncated or checksum-failing record)."""
+    error_code = DATA_LOSS
+
+
 _BY_CODE = {cls.error_code: cls for cls in (
     CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError, NotFoundError,
     AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError, FailedPreconditionError,
-    AbortedError, OutOfRangeError, UnimplementedError, InternalError, UnavailableError)}
+    AbortedError, OutOfRangeError, UnimplementedError, InternalError, UnavailableError, DataLossError)}
 
 
 def error_class(code):

@@ -22,12 +22,15 @@ import time
 
 import numpy as np
 
-from engine import device_spec, dtypes, graph_util, graph_validation, op_defs, refs  # noqa: F401 (dtypes: doctest)
-from engine.errors import CancelledError, DeadlineExceededError, OpError, kernel_error
+from engine import (device_spec, dtypes, flow_run, graph_util, graph_validation, op_defs,  # noqa: F401 (dtypes)
+                    refs)
+from engine.daemon_pool import DaemonPool
+from engine.dead import DEAD
+from engine.errors import CancelledError, DeadlineExceededError, InvalidArgumentError, OpError
 from engine.kernels import registry
 from engine.kernels.context import RunContext
 from engine.kernels.host import to_host
-from engine.plan import BINARY, NULLARY, UNARY, check_feeds, compile_plan, normalize_fetch
+from engine.plan import BINARY, NULLARY, UNARY, check_feeds, compile_plan, normalize_fetch, step_error
 
 DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
@@ -90,7 +93,8 @@ class _Pools:
     def blocking(cls):
         with cls._lock:
             if cls._blocking is None:
-                cls._blocking = concurrent.futures.ThreadPoolExecutor(64, thread_name_prefix="engine-wait")
+                # Daemon threads: a program whose queue runner waits on a full queue still exits, as in TF.
+                cls._blocking = DaemonPool(64, thread_name_prefix="engine-wait")
             return cls._blocking
 
 
@@ -102,12 +106,15 @@ class Executor:
     one it imports (``engine.graph_validation``).
     """
 
-    def __init__(self, graph_def, device=DEFAULT_DEVICE, resources=None, *, fetches=None, feeds=(), targets=()):
+    def __init__(self, graph_def, device=DEFAULT_DEVICE, resources=None, *, fetches=None, feeds=(), targets=(),
+                 node_state=None):
         self.device = device_spec.canonical(device) if device else DEFAULT_DEVICE
         self.resources = resources
         self._nodes = graph_util.node_map(graph_def)
         self._order = [n.name for n in graph_def.node]
-        self._node_state = {}  # per-node kernel state (random generators) that outlives plans and runs
+        # Per-node kernel state (random generators) that outlives plans and runs; a session passes one dict to
+        # all its executors of a graph, so that state lives as long as the session (TF's per-session kernels).
+        self._node_state = {} if node_state is None else node_state
         self._plans = {}
         self._lock = threading.Lock()
         self._heavy = {}  # node name -> learned: worth running beside others
@@ -155,10 +162,15 @@ class Executor:
                  else plan.feed_slots[name]] = value if isinstance(value, np.ndarray) else np.asarray(value)
         if plan.feed_checks:
             check_feeds(plan, vals)
+        # Control flow (dead tensors, loops) gets a run of its own, so plans without it keep the tight loops.
+        dead = None if plan.flow is None else [False] * len(plan.steps)
         try:
             if plan.parallel:
-                executed = self._run_dataflow(plan, vals, cancel, rendezvous)
+                executed = self._run_dataflow(plan, vals, cancel, rendezvous, dead)
                 mode = "dataflow"
+            elif dead is not None:
+                executed = flow_run.run_serial(plan, vals, dead, cancel)
+                mode = "serial"
             else:
                 executed = _run_serial(plan, vals, cancel)
                 mode = "serial"
@@ -168,8 +180,10 @@ class Executor:
             raise
         self.last_stats = RunStats(executed, mode, time.perf_counter() - started)
         out = []
-        for slot in plan.fetch_slots:
+        for k, slot in enumerate(plan.fetch_slots):
             value = vals[slot]
+            if value is DEAD:  # fetched from an untaken branch (TF's words)
+                raise InvalidArgumentError(None, None, f"Retval[{k}] does not have value")
             if isinstance(value, refs.Ref):  # a fetched variable: its value as the step leaves it
                 value = value.read()
             if plan.uses_gpu:
@@ -177,8 +191,9 @@ class Executor:
             out.append(value if type(value) is np.ndarray else np.asarray(value))
         return out
 
-    def _run_dataflow(self, plan, vals, cancel, rendezvous):
-        """Run steps as their inputs become ready; returns how many ran."""
+    def _run_dataflow(self, plan, vals, cancel, rendezvous, dead=None):
+        """Run steps as their inputs become ready; returns how many ran. ``dead`` (a plan with a ``FlowPlan``):
+        the steps' deadness, checked before a step runs once a dead tensor may be about."""
         steps, successors, blocking = plan.steps, plan.successors, plan.blocking
         # A _Recv waits without a thread when the rendezvous can call back: the sender's thread hands the value
         # straight to this loop (one thread wake-up per crossing instead of two).
@@ -195,8 +210,20 @@ class Executor:
         inflight = 0
         executed = 0
 
+        # Dead tensors come from control-flow ops, or from a _Recv in a plan without any.
+        dead_possible = dead is not None and plan.flow.has_control_flow
+
+        def release(i):
+            for s in successors[i]:
+                pending[s] -= 1
+                if pending[s] == 0:
+                    ready.append(s)
+
         def store(i, result):
+            nonlocal dead_possible
             _store(vals, steps[i], plan.num_outputs[i], result, i, plan)
+            if dead is not None and result is DEAD:  # a _Recv of a dead tensor
+                dead[i] = dead_possible = True
             for s in successors[i]:
                 pending[s] -= 1
                 if pending[s] == 0:
@@ -215,6 +242,10 @@ class Executor:
                 if cancel is not None and cancel.is_set():
                     raise _cancelled(rendezvous)
                 i = ready.popleft()
+                if dead_possible and flow_run.settle(plan, i, vals, dead, cancel):
+                    executed += 1
+                    release(i)
+                    continue
                 fn, ins = steps[i][:2]
                 if recv_async is not None and blocking[i]:
                     key = getattr(fn, "recv_key", None)
@@ -236,13 +267,13 @@ class Executor:
                 try:
                     result = fn(*args)
                 except Exception as e:
-                    raise _error_for(plan, i, vals, e) from None
+                    raise step_error(plan, i, vals, e) from None
                 heavy[names[i]] = time.perf_counter() - t0 > _HEAVY_SECONDS
                 executed += 1
                 try:
                     store(i, result)
                 except ValueError as e:
-                    raise _error_for(plan, i, vals, e) from None
+                    raise step_error(plan, i, vals, e) from None
             if not inflight:
                 return executed
             try:
@@ -258,14 +289,14 @@ class Executor:
             inflight -= 1
             waiting.pop(i, None)
             if err is not None:
-                raise _error_for(plan, i, vals, err) from None
+                raise step_error(plan, i, vals, err) from None
             if not blocking[i]:
                 heavy[names[i]] = seconds > _HEAVY_SECONDS
             executed += 1
             try:
                 store(i, result)
             except ValueError as e:
-                raise _error_for(plan, i, vals, e) from None
+                raise step_error(plan, i, vals, e) from None
 
 
 def _unknown_op(node):
@@ -278,13 +309,6 @@ def _cancelled(rendezvous):
     if rendezvous is not None:
         rendezvous.abort(err)
     return err
-
-
-def _error_for(plan, i, vals, exc):
-    """The one OpError for step ``i``'s exception."""
-    ins = plan.steps[i][1]
-    data_slots = ins[1:] if ins and ins[0] == 0 else ins
-    return kernel_error(exc, plan.names[i], plan.ops[i], plan.input_names[i], [vals[s] for s in data_slots])
 
 
 def _store(vals, step, nout, result, i, plan):
@@ -325,5 +349,5 @@ def _run_serial(plan, vals, cancel):
     except CancelledError:
         raise
     except Exception as e:
-        raise _error_for(plan, steps.index(step), vals, e) from None
+        raise step_error(plan, steps.index(step), vals, e) from None
     return len(steps)

@@ -160,17 +160,6 @@ def make_const(name, value, dtype=None, device=""):
     return node
 
 
-def output_dtypes(node):
-    """The dtypes of a node's outputs, read from its attrs (no shape inference needed)."""
-    from engine import op_defs  # late: op_defs imports this module's helpers
-    return op_defs.output_dtypes(node)
-
-
-def num_outputs(node):
-    """How many outputs a node has."""
-    return len(output_dtypes(node))
-
-
 def topological_order(nodes, inputs_of):
     """Node names in an order where every node follows its inputs; ties keep the given order.
 

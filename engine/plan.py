@@ -8,10 +8,11 @@ import dataclasses
 
 import numpy as np
 
-from engine import device_spec, graph_util, op_defs, refs
-from engine.errors import InvalidArgumentError, OpError
+from engine import device_spec, frames, graph_util, op_defs, refs
+from engine.errors import InvalidArgumentError, OpError, kernel_error
 from engine.kernels import registry
 from engine.kernels.context import KernelEnv
+from engine.kernels.host import host_inputs
 from engine.kernels.numpy_sources import placeholder_message
 
 # Step kinds: how the run loop calls a kernel (specialised for the common one-output cases).
@@ -40,6 +41,7 @@ class Plan:
     parallel: bool           # some steps could usefully run at the same time
     uses_gpu: bool           # some step runs a GPU kernel (values may need copying to the host)
     feed_checks: list = dataclasses.field(default_factory=list)  # (tensor, slot, numpy dtype, shape or None)
+    flow: object = None      # engine.frames.FlowPlan: dead tensors and loops (None: neither can occur)
 
 
 def normalize_fetch(name):
@@ -83,7 +85,9 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
     parsed = {name: [graph_util.parse_input(i) for i in nodes[name].input] for name in needed}
 
     def deps(name):
-        return [src for src, idx, ctl in parsed[name] if ctl or f"{src}:{idx}" not in feeds]
+        node = nodes[name]
+        return [src for src, idx, ctl in parsed[name] if (ctl or f"{src}:{idx}" not in feeds)
+                and not frames.is_back_edge(node, nodes.get(src))]  # a loop's back edge orders nothing
 
     order = graph_util.topological_order([n for n in order_hint if n in needed], deps)
 
@@ -145,7 +149,15 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
     plan.parallel = any(plan.blocking) or _has_width(plan, deps, index)
     if plan.uses_gpu:
         _copy_gpu_values_to_host_for_cpu_kernels(plan, nodes, default_type)
+    plan.flow = frames.build_flow(plan, nodes, parsed, feeds, index, deps)
     return plan
+
+
+def step_error(plan, i, vals, exc):
+    """The one OpError for step ``i``'s exception (naming its node, op and inputs)."""
+    ins = plan.steps[i][1]
+    data_slots = ins[1:] if ins and ins[0] == 0 else ins
+    return kernel_error(exc, plan.names[i], plan.ops[i], plan.input_names[i], [vals[s] for s in data_slots])
 
 
 def _feed_checks(nodes, feed_slots):
@@ -250,7 +262,6 @@ def _has_width(plan, deps, index):
 
 def _copy_gpu_values_to_host_for_cpu_kernels(plan, nodes, default_type):
     """Wrap CPU kernels so GPU arrays reaching them are copied to the host first."""
-    from engine.kernels.host import host_inputs
     for i, (fn, *rest) in enumerate(plan.steps):
         if not getattr(fn, "runs_on_gpu", False):
             plan.steps[i] = (host_inputs(fn), *rest)

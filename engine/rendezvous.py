@@ -8,6 +8,7 @@ import threading
 import time
 
 from engine.errors import AbortedError, DeadlineExceededError, InvalidArgumentError, OpError
+from engine.graph_util import get_attr
 
 
 def make_key(send_device, incarnation, recv_device, tensor_name):
@@ -17,6 +18,13 @@ def make_key(send_device, incarnation, recv_device, tensor_name):
     '/job:a/replica:0/task:0/device:CPU:0;0000000000000001;/job:b/replica:0/task:0/device:CPU:0;x:0;0:0'
     """
     return f"{send_device};{int(incarnation) & 0xFFFFFFFFFFFFFFFF:016x};{recv_device};{tensor_name};0:0"
+
+
+def key_of(node):
+    """The key of the edge a _Send or _Recv NodeDef carries, from its attrs (what a partition records for each
+    _Recv, and what the kernels send and wait under)."""
+    return make_key(get_attr(node, "send_device"), int(get_attr(node, "send_device_incarnation", 0)),
+                    get_attr(node, "recv_device"), get_attr(node, "tensor_name"))
 
 
 def parse_key(key):
@@ -31,7 +39,8 @@ class Rendezvous:
     """The interface: ``send`` never blocks; ``recv`` blocks until the value, a timeout, or an abort."""
 
     def send(self, key, value):
-        """Make ``value`` available under ``key``."""
+        """Make ``value`` available under ``key`` (``engine.dead.DEAD`` for a dead tensor: it is passed on as is,
+        and the transports between tasks carry it as a marker)."""
         raise NotImplementedError
 
     def recv(self, key, timeout=None):

@@ -92,3 +92,18 @@ from tasklayer import estimator  # noqa: E402,F401
 
 # ---- issue 10 (tf.data) ----
 from tasklayer import data  # noqa: E402,F401
+
+# ---- issue 10 (package layers) ----
+from tasklayer.distributed import remote_session as _remote_session  # noqa: E402,F401 - registers grpc:// targets
+from tasklayer import local_session as _local_session  # noqa: E402,F401 - registers the in-process target
+
+# ---- issue 10 (control flow: cond, case, while_loop) ----
+from tasklayer.graph import init_scope  # noqa: E402,F401
+from tasklayer.ops.cond import case, cond  # noqa: E402,F401
+from tasklayer.ops.control_flow_ops import tuple_ as tuple  # noqa: E402,F401,A004
+from tasklayer.ops.while_loop import while_loop  # noqa: E402,F401
+
+# ---- issue 10 (tf.summary, tf.gfile, tf.io, RunOptions/RunMetadata) ----
+from tasklayer import gfile, io, summary  # noqa: E402,F401
+from tasklayer.summary import Event, SessionLog, Summary  # noqa: E402,F401
+from tasklayer.summary.messages import RunMetadata, RunOptions  # noqa: E402,F401

@@ -17,9 +17,11 @@ each output (AddN) and hand them to the op's rule, which returns one gradient pe
 import collections
 
 from tasklayer import dtypes, grad_rules
+from tasklayer.grad_rules import while_grad
 from tasklayer.graph import graph_of, name_scope
 from tasklayer.ops import array_ops, math_ops
 from tasklayer.ops.constant_op import convert_to_tensor
+from tasklayer.ops.control_flow_context import context_of, is_inside, output_context, while_context_of
 
 __all__ = ["gradients"]
 
@@ -67,16 +69,22 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
         raise ValueError(f"Passed {len(grad_ys)} grad_ys for {len(ys)} ys")
     stops = {id(t) for t in (convert_to_tensor(s) for s in _as_list(stop_gradients or []))}
     graph = graph_of(ys + xs)
+    level = while_context_of(output_context(ys[0].op)) if ys else None  # tf.gradients inside a loop's body
     with graph.as_default(), name_scope(name):
-        return _Backprop(graph, ys, xs, stops).run(grad_ys)
+        return _Backprop(graph, ys, xs, stops, level=level).run(grad_ys)
 
 
 class _Backprop:
-    """One reverse walk from ``ys`` to ``xs``."""
+    """One reverse walk from ``ys`` to ``xs``. A while loop on the way is one step of it: at the loop's Exits,
+    ``while_grad.loop_gradient`` builds the loop's gradient (walking the loop's body with a walk of its own,
+    ``nested``), and the loop's other ops are skipped. ``level`` is the loop whose body this walk covers (None:
+    outside every loop); ``within``, the ops it may visit (None: all)."""
 
-    def __init__(self, graph, ys, xs, stops):
+    def __init__(self, graph, ys, xs, stops, level=None, within=None):
         self.ys, self.xs, self.stops = ys, xs, stops
-        self.order = {op: i for i, op in enumerate(graph.get_operations())}
+        self.graph, self.level, self.within = graph, level, within
+        self.order = {op: i for i, op in enumerate(graph.get_operations())
+                      if within is None or op in within}
         consumers = collections.defaultdict(list)
         for op in self.order:
             for t in op.inputs:
@@ -105,10 +113,22 @@ class _Backprop:
             if op in seen:
                 continue
             seen.add(op)
-            todo.extend(t.op for t in op.inputs)
+            todo.extend(t.op for t in op.inputs if t.op in self.order)
         return seen
 
-    def run(self, grad_ys):
+    def wants(self, t):
+        """Whether a gradient reaching ``t`` is one this walk collects (``t`` is an x or depends on one)."""
+        return _is_float(t) and id(t) not in self.stops and (t.op in self.reached or t in self.xs)
+
+    def nested(self, loop, ys, xs, grad_ys):
+        """The gradients of ``xs`` in ``loop``'s body, given ``grad_ys`` for its results ``ys`` (a walk over the
+        body's ops only; None for an x nothing reaches)."""
+        structure = loop.structure_ops()  # the loop's own Enters, Merges, Switches...: not the body's
+        within = {op for op in self.graph.get_operations()
+                  if is_inside(context_of(op), loop) and op not in structure}
+        return _Backprop(self.graph, ys, xs, self.stops, level=loop, within=within).run(grad_ys, strict=False)
+
+    def run(self, grad_ys, strict=True):
         grads = collections.defaultdict(list)
         for y, gy in zip(self.ys, grad_ys):
             if gy is None:
@@ -120,7 +140,19 @@ class _Backprop:
             grads[y].append(gy)
         xs_set = set(self.xs)
         between = sorted(self.reached & self.needed, key=self.order.__getitem__, reverse=True)
+        loops_done = set()
         for op in between:
+            loop = while_grad.loop_of_exit(op, self.level)
+            if loop is not None:  # a loop's Exits come last in it: every gradient reaching them is in
+                if loop not in loops_done:
+                    loops_done.add(loop)
+                    exit_grads = [_sum(grads.get(t)) for t in loop.loop_exits]
+                    for t, g in while_grad.loop_gradient(self, loop, exit_grads):
+                        if g is not None and self.wants(t):
+                            grads[t].append(g)
+                continue
+            if while_grad.inside_other_loop(op, self.level):
+                continue
             out_grads = [_sum(grads.get(t)) for t in op.outputs]
             if all(g is None for g in out_grads) or any(id(t) in self.stops for t in op.outputs):
                 continue
@@ -139,7 +171,7 @@ class _Backprop:
                 if t.op in self.reached or t in xs_set:
                     grads[t].append(g)
         out = [_sum(grads.get(x)) for x in self.xs]
-        if all(g is None for g in out):
+        if strict and all(g is None for g in out):
             # TF1 gives None for a blocked x; but when nothing at all flows, say which op cut it off.
             for x in self.xs:
                 blocked = self._blocking_op(x)

@@ -9,11 +9,12 @@ import re
 import threading
 
 from engine import device_spec
-from tasklayer import op_registry
+from protos import graph_pb2
+from tasklayer import node_defs, op_registry
 from tasklayer.tensor import Operation, Tensor
 
 __all__ = ["Graph", "Operation", "Tensor", "get_default_graph", "reset_default_graph", "name_scope",
-           "device", "control_dependencies", "colocate_with", "graph_of", "add_to_collection",
+           "device", "control_dependencies", "init_scope", "colocate_with", "graph_of", "add_to_collection",
            "get_collection", "get_collection_ref", "GraphKeys"]
 
 _VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")
@@ -57,6 +58,7 @@ class _Scopes(threading.local):
         self.name_stack = ""
         self.device_stack = []   # device functions, innermost last; None resets (tf.device(None))
         self.control_stack = []  # _Controller objects, innermost last
+        self.control_flow_context = None  # the tf.cond branch / tf.while_loop body being built (innermost)
 
 
 class _Controller:
@@ -225,12 +227,14 @@ class Graph:
     def control_dependencies(self, control_inputs):
         """Ops created inside run after ``control_inputs`` (Operations or Tensors); None clears the stack."""
         scopes = self._scopes
-        if control_inputs is None:
+        if control_inputs is None:  # as in TF1, this also leaves any tf.cond branch or tf.while_loop body
             saved, scopes.control_stack = scopes.control_stack, []
+            saved_flow, scopes.control_flow_context = scopes.control_flow_context, None
             try:
                 yield
             finally:
                 scopes.control_stack = saved
+                scopes.control_flow_context = saved_flow
             return
         ops = []
         for c in control_inputs:
@@ -246,6 +250,24 @@ class Graph:
             yield
         finally:
             scopes.control_stack.pop()
+
+    # ------------------------------------------------------------------ control flow (tasklayer.ops.cond, while_loop)
+    def _get_control_flow_context(self):
+        """The control-flow construct (a branch of ``tf.cond``, a ``tf.while_loop``) ops are built in, or None."""
+        return self._scopes.control_flow_context
+
+    def _set_control_flow_context(self, context):
+        """Build the following ops (of this thread) in ``context`` (None: outside any construct)."""
+        self._scopes.control_flow_context = context
+
+    def _update_input(self, op, index, tensor):
+        """Make ``tensor`` data input ``index`` of ``op`` (a loop's Merge gets its NextIteration once the body is
+        built, as in TF)."""
+        with self._lock:
+            inputs = list(op.inputs)
+            inputs[index] = tensor
+            op._inputs = tuple(inputs)
+            self._version += 1
 
     def _control_inputs_for(self, input_ops):
         out = []
@@ -290,7 +312,11 @@ class Graph:
                 c = getattr(c, "op", c)
                 if c not in ctrl:
                     ctrl.append(c)
+            flow = self._scopes.control_flow_context
+            if flow is not None:  # in a tf.cond branch or tf.while_loop body: outside values enter it (TF's AddOp)
+                inputs, ctrl = flow.admit(op_type, inputs, ctrl)
             op = Operation(self, op_type, name, inputs, attrs, ctrl)
+            op._control_flow_context = flow
             outputs = spec.infer(op)
             op._outputs = tuple(Tensor(op, i, dt, shape) for i, (dt, shape) in enumerate(outputs))
             if device:
@@ -403,18 +429,16 @@ class Graph:
         >>> [n.name for n in g.as_graph_def().node]
         ['Const', 'sub/y', 'sub']
         """
-        from protos import graph_pb2
         out = graph_pb2.GraphDef()
         out.CopyFrom(self.cached_graph_def())
         return out
 
     def cached_graph_def(self):
         """This graph as a GraphDef built once per ``version`` and shared: callers must not change it."""
-        from tasklayer import graph_io
         with self._lock:
             cached = self._graph_def_cache
             if cached is None or cached[0] != self._version:
-                cached = self._graph_def_cache = (self._version, graph_io.graph_to_graph_def(self))
+                cached = self._graph_def_cache = (self._version, node_defs.graph_to_graph_def(self))
             return cached[1]
 
     def __repr__(self):
@@ -518,6 +542,21 @@ def control_dependencies(control_inputs):
     ['a']
     """
     return get_default_graph().control_dependencies(control_inputs)
+
+
+@contextlib.contextmanager
+def init_scope():
+    """``tf.init_scope``: build ops outside every ``tf.cond`` branch, ``tf.while_loop`` body and control dependency
+    (where TF1 builds variables: created in a branch, they still exist whichever branch runs).
+
+    >>> import tasklayer as tf
+    >>> with tf.Graph().as_default():
+    ...     with tf.control_dependencies([tf.no_op(name="first")]), init_scope():
+    ...         tf.constant(1).op.control_inputs
+    ()
+    """
+    with get_default_graph().control_dependencies(None):
+        yield
 
 
 def colocate_with(op, ignore_existing=False):

@@ -1,46 +1,18 @@
-"""Graphs to and from protobuf ``GraphDef`` (never pickle): ``as_graph_def`` and ``import_graph_def``."""
-
-import numpy as np
+"""Graphs to and from protobuf ``GraphDef`` (never pickle): ``import_graph_def`` here; the writing half
+(``node_def_of``, ``graph_to_graph_def``) lives in ``tasklayer.node_defs`` and is re-exported."""
 
 from engine import errors, graph_util, graph_validation, tensor_codec
 from protos import graph_pb2
 from tasklayer import graph as graph_lib
+from tasklayer.node_defs import graph_to_graph_def, node_def_of  # noqa: F401 - graph_io's public names
 from tasklayer.shapes import TensorShape
 from tasklayer.tensor import Tensor
-
-
-def _attr_to_proto(value):
-    if isinstance(value, TensorShape):
-        return graph_pb2.AttrValue(shape=value.as_proto())
-    if isinstance(value, np.ndarray):
-        return graph_pb2.AttrValue(tensor=tensor_codec.to_proto(value))
-    return graph_util.make_attr(value)
 
 
 def _attr_from_proto(av):
     if av.WhichOneof("value") == "shape":
         return TensorShape(tensor_codec.shape_from_proto(av.shape))
     return graph_util.attr_value(av)
-
-
-def _input_name(t):
-    return t.op.name if t.value_index == 0 else t.name
-
-
-def node_def_of(op):
-    """``op`` as a NodeDef: data inputs (``"a"``, ``"a:1"``), then control inputs (``"^a"``)."""
-    node = graph_pb2.NodeDef(name=op.name, op=op.type, device=op.device)
-    node.input.extend([_input_name(t) for t in op.inputs] + [f"^{c.name}" for c in op.control_inputs])
-    for key, value in op._attrs.items():
-        node.attr[key].CopyFrom(_attr_to_proto(value))
-    return node
-
-
-def graph_to_graph_def(graph):
-    """All ops of ``graph`` in creation order (a topological order) as a GraphDef."""
-    gd = graph_pb2.GraphDef(version=graph.version)
-    gd.node.extend(node_def_of(op) for op in graph.get_operations())
-    return gd
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None):

@@ -5,8 +5,9 @@ from tasklayer.ops.nn_ops import (l2_loss, log_softmax, relu, sigmoid, softmax, 
                                   sparse_softmax_cross_entropy_with_logits, tanh)
 
 # ---- issue 10 (convolutions and pooling) ----
-from tasklayer.ops.conv_ops import (avg_pool, avg_pool2d, conv2d, conv2d_backprop_filter,  # noqa: E402,F401
-                                    conv2d_backprop_input, conv2d_transpose, convolution, max_pool, max_pool2d)
+from tasklayer.ops.conv_ops import (conv2d, conv2d_backprop_filter, conv2d_backprop_input,  # noqa: E402,F401
+                                    conv2d_transpose, convolution)
+from tasklayer.ops.pooling_ops import avg_pool, avg_pool2d, max_pool, max_pool2d  # noqa: E402,F401
 
 # ---- issue 10 (rest of tf.nn, batch norm, clipping, metrics) ----
 from tasklayer.ops.embedding_ops import embedding_lookup  # noqa: E402,F401

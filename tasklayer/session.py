@@ -1,9 +1,12 @@
 """``tf.Session``: the TF1 front end (fetch structures, feed checks, ``with``, close) over a backend that runs
 graphs, in-process (``LocalBackend``) or on a cluster (``RemoteBackend``, for ``grpc://`` targets)."""
 
+import atexit
 import collections
 import contextlib
+import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -11,6 +14,7 @@ from engine.errors import InvalidArgumentError
 from tasklayer import dtypes, shapes
 from tasklayer.fetches import FetchPlan
 from tasklayer.graph import get_default_graph
+from tasklayer.session_stack import default_session, get_default_session, run_in_session  # noqa: F401 - re-exported
 from tasklayer.tensor import Tensor
 
 _CHECK_CACHE_SIZE = 256
@@ -27,16 +31,33 @@ class SessionBackend:
         """Release what the backend holds."""
 
 
+# target prefix -> factory(target, config) -> SessionBackend; each backend module registers its own prefix.
+_TARGETS = {}
+
+
+def register_session_target(prefix, factory):
+    """Let ``tf.Session(target)`` run on ``factory(target, config)`` for targets starting with ``prefix``
+    (``"grpc://"``; ``""`` stands for the empty, in-process target only). A backend module calls this when it
+    is imported, so that this module needs none of them.
+
+    >>> register_session_target("echo://", lambda target, config: target)
+    >>> make_backend("echo://here")
+    'echo://here'
+    >>> del _TARGETS["echo://"]
+    """
+    if not isinstance(prefix, str):
+        raise TypeError(f"a session target prefix must be a string like 'grpc://', got {prefix!r}")
+    _TARGETS[prefix] = factory
+
+
 def make_backend(target, config=None):
     """The backend for a session target: ``""`` in-process, ``grpc://host:port`` a cluster."""
     if isinstance(target, bytes):
         target = target.decode()
-    if not target:
-        from tasklayer.local_session import LocalBackend
-        return LocalBackend(config)
-    if isinstance(target, str) and target.startswith("grpc://"):
-        from tasklayer.distributed.remote_session import RemoteBackend
-        return RemoteBackend(target, config)
+    if isinstance(target, str):
+        for prefix in sorted(_TARGETS, key=len, reverse=True):
+            if target.startswith(prefix) and (prefix or not target):
+                return _TARGETS[prefix](target, config)
     raise ValueError(f"unsupported session target {target!r}: use '' (in-process) or 'grpc://host:port'")
 
 
@@ -61,6 +82,7 @@ class Session:
         self._checked = collections.OrderedDict()
         self._lock = threading.Lock()
         self._context = None
+        _OPEN_SESSIONS.add(self)
 
     @property
     def graph(self):
@@ -142,16 +164,12 @@ class Session:
         """Release the session's resources; running it afterwards is a RuntimeError."""
         if not self._closed:
             self._closed = True
+            _OPEN_SESSIONS.discard(self)
             self._backend.close()
 
-    @contextlib.contextmanager
     def as_default(self):
         """Make this the default session (for ``Tensor.eval``/``Operation.run``) inside the ``with`` block."""
-        _session_stack().append(self)
-        try:
-            yield self
-        finally:
-            _session_stack().pop()
+        return default_session(self)
 
     def __enter__(self):
         stack = contextlib.ExitStack()
@@ -168,9 +186,25 @@ class Session:
         return False
 
     def __del__(self):
+        if sys.is_finalizing():  # too late for RPCs (no new threads); _close_open_sessions ran at exit already
+            return
         try:
             self.close()
         except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+
+# Sessions not closed yet: closed at interpreter exit, while threads (and so gRPC calls) still work. Left to the
+# garbage collector during finalization, a remote session's close could block for ever starting a thread.
+_OPEN_SESSIONS = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_sessions():
+    for session in list(_OPEN_SESSIONS):
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - best effort: the process is ending
             pass
 
 
@@ -216,36 +250,3 @@ def _feed_value(tensor, value):
         raise ValueError(f"Cannot feed value of shape {shapes.fmt(cast.shape)} for Tensor {tensor.name!r}, "
                          f"which has shape {shapes.fmt(tensor.shape)}")
     return cast
-
-
-# ---------------------------------------------------------------------- the default session
-_sessions = threading.local()
-
-
-def _session_stack():
-    stack = getattr(_sessions, "stack", None)
-    if stack is None:
-        stack = _sessions.stack = []
-    return stack
-
-
-def get_default_session():
-    """The innermost default session of this thread, or None.
-
-    >>> get_default_session() is None
-    True
-    """
-    stack = _session_stack()
-    return stack[-1] if stack else None
-
-
-def run_in_session(element, feed_dict=None, session=None):
-    """Run a Tensor or Operation in ``session`` or the default one (``eval``/``run``)."""
-    session = session if session is not None else get_default_session()
-    if session is None:
-        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use "
-                         "`with sess.as_default()` or pass an explicit session to `eval(session=sess)`")
-    if element.graph is not session.graph:
-        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph is different "
-                         "from the session's graph.")
-    return session.run(element, feed_dict)

@@ -160,8 +160,35 @@ def _optional_message(cls):
     return lambda label, value: None if value is None else message(label, value)
 
 
+# ---- the wire dtype of lossy transfers (parsed here, where ConfigProto checks it; the runtime uses it) ------
+WIRE_DTYPES = ("float16", "bfloat16")
+_WIRE_OFF = (None, "", "none", "float32")
+
+
+def parse_wire_dtype(value):
+    """The wire dtype name ``value`` asks for (``"float16"``/``"bfloat16"``), or None when lossy transfer is
+    off (None, ``""``, ``"none"``, ``"float32"``); ValueError for anything else.
+
+    Accepts names and dtype objects with such a name (``tf.float16``, ``np.float16``, ``tf.float32``).
+
+    >>> parse_wire_dtype("bfloat16"), parse_wire_dtype(None), parse_wire_dtype("float32")
+    ('bfloat16', None, None)
+    """
+    if value is None:
+        return None
+    name = value
+    if not isinstance(value, str):
+        name = getattr(value, "name", None)  # engine DType and numpy dtypes both carry .name
+        if name is None and isinstance(value, type) and issubclass(value, np.generic):
+            name = np.dtype(value).name  # np.float16, np.float32 (types, not dtype instances)
+    if isinstance(name, str) and name.lower() in _WIRE_OFF:
+        return None
+    if isinstance(name, str) and name.lower() in WIRE_DTYPES:
+        return name.lower()
+    raise ValueError(f"unsupported transfer dtype {value!r}: use 'float16', 'bfloat16' or None (off)")
+
+
 def _transfer_dtype(label, value):
-    from tasklayer.distributed.lossy import parse_wire_dtype  # late: `import tasklayer` stays off the runtime
     try:
         return parse_wire_dtype(value)
     except ValueError as e:

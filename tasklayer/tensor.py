@@ -4,6 +4,9 @@ Both are created only by ``Graph.create_op``. Tensor operators (``+``, ``[...]``
 by the ops modules through ``Tensor._override_operator``, so this module needs none of them.
 """
 
+from engine import device_spec
+from tasklayer import node_defs
+from tasklayer.session_stack import run_in_session
 from tasklayer.shapes import TensorShape, as_shape
 
 
@@ -68,7 +71,6 @@ class Operation:
         return self._device
 
     def _set_device(self, device):
-        from engine import device_spec
         self._device = device_spec.canonical("" if device is None else str(device))
 
     def _add_control_inputs(self, ops):
@@ -103,8 +105,7 @@ class Operation:
     @property
     def node_def(self):
         """This op as a ``NodeDef`` proto."""
-        from tasklayer import graph_io
-        return graph_io.node_def_of(self)
+        return node_defs.node_def_of(self)
 
     def run(self, feed_dict=None, session=None):
         """Run this op in ``session`` (default: the default session).
@@ -113,8 +114,7 @@ class Operation:
         >>> with tf.Graph().as_default(), tf.Session():
         ...     tf.no_op().run()
         """
-        from tasklayer import session as session_lib
-        session_lib.run_in_session(self, feed_dict, session)
+        run_in_session(self, feed_dict, session)
 
     def __repr__(self):
         return f"<tf.Operation '{self._name}' type={self._type}>"
@@ -196,8 +196,7 @@ class Tensor:
         ...     print((tf.constant(2) * 3).eval())
         6
         """
-        from tasklayer import session as session_lib
-        return session_lib.run_in_session(self, feed_dict, session)
+        return run_in_session(self, feed_dict, session)
 
     @classmethod
     def _override_operator(cls, operator, func):

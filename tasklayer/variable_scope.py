@@ -15,6 +15,8 @@ import threading
 
 from tasklayer import dtypes, initializers
 from tasklayer.graph import get_default_graph
+from tasklayer.ops.constant_op import convert_to_tensor
+from tasklayer.ref_variable import Variable
 from tasklayer.shapes import TensorShape
 
 __all__ = ["get_variable", "variable_scope", "get_variable_scope", "VariableScope", "AUTO_REUSE"]
@@ -135,7 +137,6 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     if reuse is True:
         raise ValueError(f"Variable {full} does not exist, or was not created with tf.get_variable(). Did you "
                          "mean to set reuse=tf.AUTO_REUSE in VarScope?")
-    from tasklayer.variables import Variable
     initializer = initializer if initializer is not None else scope.initializer
     value_init = initializer is not None and not (callable(initializer) and not hasattr(initializer, "op"))
     # A Tensor (or value) initializer brings its own dtype unless one is asked for.
@@ -153,7 +154,6 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     else:  # a Tensor or a Python/numpy value: the shape comes from it
         value = initializer
         if shape is not None:
-            from tasklayer.ops.constant_op import convert_to_tensor
             value = convert_to_tensor(initializer, dtype=dtype)
             if not value.shape.is_compatible_with(TensorShape(shape)):
                 raise ValueError(f"get_variable {full}: initializer shape {value.shape} does not match shape "

@@ -8,7 +8,7 @@ import pytest
 
 import tasklayer as tf
 from tasklayer.gradients import gradients
-from tests.test_nn_ops import check_gradients
+from tests.gradient_check import check_gradients
 
 RNG = np.random.default_rng(5)
 X2 = RNG.uniform(-2, 3, (6, 3)).astype(np.float32)

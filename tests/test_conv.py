@@ -11,6 +11,8 @@ import pytest
 import tasklayer as tf
 from engine.kernels import numpy_conv, registry
 from tasklayer.gradients import gradients
+from tasklayer.ops._window import window_op
+from tests.gradient_check import check_gradients
 from tests.op_cases.conv import (avg_pool_grad_ref, avg_pool_ref, conv2d_backprop_filter_ref,
                                  conv2d_backprop_input_ref, conv2d_ref, max_pool_grad_ref, max_pool_ref, nchw)
 
@@ -148,27 +150,6 @@ def test_max_pool_of_integers_pads_with_their_lowest_value():
 
 
 # ---------------------------------------------------------------- gradients against central differences
-def _check_numerically(build, *arrays, eps=1e-6, tol=1e-6):
-    """tf.gradients of ``sum(build(*xs) * weights)`` against central differences, for every input."""
-    with tf.Graph().as_default():
-        xs = [tf.placeholder(tf.float64, a.shape, name=f"x{i}") for i, a in enumerate(arrays)]
-        y = build(*xs)
-        loss = tf.reduce_sum(y * RNG.standard_normal(y.shape.as_list()))
-        grads = gradients(loss, xs)
-        with tf.Session() as sess:
-            feed = dict(zip(xs, arrays))
-            symbolic = sess.run(grads, feed)
-            for i, a in enumerate(arrays):
-                numeric = np.zeros_like(a)
-                for idx in np.ndindex(a.shape):
-                    for sign in (1, -1):
-                        shifted = a.copy()
-                        shifted[idx] += sign * eps
-                        numeric[idx] += sign * sess.run(loss, {**feed, xs[i]: shifted}) / (2 * eps)
-                np.testing.assert_allclose(symbolic[i], numeric, rtol=tol, atol=tol,
-                                           err_msg=f"gradient of input {i}")
-
-
 @pytest.mark.parametrize("fmt,strides,padding,dilations", [
     ("NHWC", [1, 2, 2, 1], "SAME", [1, 1, 1, 1]),
     ("NHWC", [1, 1, 1, 1], "VALID", [1, 2, 1, 1]),
@@ -176,19 +157,19 @@ def _check_numerically(build, *arrays, eps=1e-6, tol=1e-6):
 ])
 def test_conv2d_gradients_numerically(fmt, strides, padding, dilations):
     x = _r(1, 5, 4, 2) if fmt == "NHWC" else _r(1, 2, 5, 4)
-    _check_numerically(lambda t, w: tf.nn.conv2d(t, w, strides, padding, data_format=fmt, dilations=dilations),
-                       x, _r(2, 2, 2, 3))
+    check_gradients(lambda t, w: tf.nn.conv2d(t, w, strides, padding, data_format=fmt, dilations=dilations),
+                    x, _r(2, 2, 2, 3))
 
 
 def test_conv2d_transpose_gradients_numerically():
     # Conv2DBackpropInput's rule: its filter and out_backprop inputs.
-    _check_numerically(lambda v, w: tf.nn.conv2d_transpose(v, w, [1, 5, 4, 2], [1, 2, 2, 1], "SAME"),
-                       _r(1, 3, 2, 3), _r(3, 2, 2, 3))
+    check_gradients(lambda v, w: tf.nn.conv2d_transpose(v, w, [1, 5, 4, 2], [1, 2, 2, 1], "SAME"),
+                    _r(1, 3, 2, 3), _r(3, 2, 2, 3))
 
 
 def test_conv2d_backprop_filter_gradients_numerically():
-    _check_numerically(lambda x, dy: tf.nn.conv2d_backprop_filter(x, [2, 3, 2, 2], dy, [1, 2, 1, 1], "SAME"),
-                       _r(1, 4, 4, 2), _r(1, 2, 4, 2))
+    check_gradients(lambda x, dy: tf.nn.conv2d_backprop_filter(x, [2, 3, 2, 2], dy, [1, 2, 1, 1], "SAME"),
+                    _r(1, 4, 4, 2), _r(1, 2, 4, 2))
 
 
 def test_second_order_gradient_of_conv2d_runs_as_graph_ops():
@@ -215,8 +196,8 @@ def test_gradients_through_unknown_shapes_match_the_static_ones():
 
 @pytest.mark.parametrize("padding,strides", [("SAME", 2), ("VALID", 1)])
 def test_pool_gradients_numerically(padding, strides):
-    _check_numerically(lambda t: tf.nn.max_pool(t, 3, strides, padding), _distinct(1, 5, 5, 2), eps=1e-3)
-    _check_numerically(lambda t: tf.nn.avg_pool(t, 3, strides, padding), _r(1, 5, 5, 2))
+    check_gradients(lambda t: tf.nn.max_pool(t, 3, strides, padding), _distinct(1, 5, 5, 2), eps=1e-3)
+    check_gradients(lambda t: tf.nn.avg_pool(t, 3, strides, padding), _r(1, 5, 5, 2))
 
 
 def test_pool_grad_ops_gradients_numerically():
@@ -225,22 +206,21 @@ def test_pool_grad_ops_gradients_numerically():
         xt = tf.constant(x)
         y = tf.nn.max_pool(xt, 2, 2, "SAME")
         y_value = _run(y)
-    from tasklayer.ops.conv_ops import window_op
     # MaxPoolGrad and MaxPoolGradGrad are linear in their gradient input (the maxima's positions stay put).
 
     def max_pool_grad(dy):
         xt = tf.constant(x)
         return window_op("MaxPoolGrad", tf.nn.max_pool(xt, 2, 2, "SAME").op, [xt, tf.constant(y_value), dy])
-    _check_numerically(max_pool_grad, _r(*y_value.shape))
+    check_gradients(max_pool_grad, _r(*y_value.shape))
 
     def max_pool_grad_grad(g):
         xt = tf.constant(x)
         return window_op("MaxPoolGradGrad", tf.nn.max_pool(xt, 2, 2, "SAME").op, [xt, tf.constant(y_value), g])
-    _check_numerically(max_pool_grad_grad, _r(*x.shape))
+    check_gradients(max_pool_grad_grad, _r(*x.shape))
 
     def avg_pool_grad(dy):
         return window_op("AvgPoolGrad", tf.nn.avg_pool(tf.constant(x), 3, 2, "SAME").op, [tf.constant(x.shape), dy])
-    _check_numerically(avg_pool_grad, _r(1, 2, 3, 2))
+    check_gradients(avg_pool_grad, _r(1, 2, 3, 2))
 
 
 # ---------------------------------------------------------------- shape inference and errors
@@ -509,8 +489,9 @@ def test_a_small_conv_net_trains():
 
 
 # ---------------------------------------------------------------- docstring examples
-@pytest.mark.parametrize("name", ["tasklayer.ops.conv_ops", "tasklayer.layers.convolutional",
-                                  "tasklayer.layers.pooling", "engine.kernels.numpy_conv"])
+@pytest.mark.parametrize("name", ["tasklayer.ops.conv_ops", "tasklayer.ops.pooling_ops",
+                                  "tasklayer.layers.convolutional", "tasklayer.layers.pooling",
+                                  "engine.kernels.window"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

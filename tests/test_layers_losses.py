@@ -9,7 +9,7 @@ import pytest
 
 import tasklayer as tf
 from engine.errors import InvalidArgumentError
-from tests.test_gradients import _check as check_gradients  # central differences on fed inputs
+from tests.gradient_check import assert_gradients_match, check_gradients
 
 RNG = np.random.default_rng(1)
 
@@ -56,16 +56,7 @@ def test_dense_gradient_on_rank_above_two_numerically(shape, known):
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         values = [x] + sess.run([kernel, bias])
-        feed = {kernel: values[1], bias: values[2], t: x}
-        symbolic = sess.run(grads, feed)
-        for i, a in enumerate(values):
-            numeric = np.zeros_like(a)
-            for idx in np.ndindex(a.shape):
-                for sign in (1, -1):
-                    shifted = a.copy()
-                    shifted[idx] += sign * 1e-6
-                    numeric[idx] += sign * sess.run(loss, {**feed, xs[i]: shifted}) / 2e-6
-            np.testing.assert_allclose(symbolic[i], numeric, rtol=1e-6, atol=1e-6, err_msg=f"gradient {i}")
+        assert_gradients_match(sess, loss, grads, xs, values, dict(zip(xs, values)))
 
 
 def test_dense_minimizes_on_rank_three():

@@ -3,6 +3,7 @@
 import doctest
 import timeit
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -76,7 +77,7 @@ def test_bfloat16_relative_error_over_float32_range():
     mags = np.exp(rng.uniform(np.log(1.2e-38), np.log(3.3e38), 100_000))  # normal float32, below rounding to inf
     x = (mags * rng.choice([-1, 1], mags.size)).astype(np.float32)
     payload, code = compress(x, "bfloat16")
-    assert code == BFLOAT16 and payload.dtype == np.uint16 and payload.nbytes == x.nbytes // 2
+    assert code == BFLOAT16 and payload.dtype == ml_dtypes.bfloat16 and payload.nbytes == x.nbytes // 2
     back = decompress(payload, code)
     assert back.dtype == np.float32
     assert np.max(np.abs(back.astype(np.float64) - x) / np.abs(x.astype(np.float64))) <= 2.0 ** -8
@@ -89,7 +90,7 @@ def test_bfloat16_rounds_to_nearest_even_like_the_reference():
     x = bits_to_f32((upper[:, None] | lows[None, :]).ravel())
     finite = x[np.isfinite(x)]
     payload, _ = compress(finite, "bfloat16")
-    np.testing.assert_array_equal(payload, reference_bfloat16(finite))
+    np.testing.assert_array_equal(payload.view(np.uint16), reference_bfloat16(finite))
     # Ties go to even: 1 + 2**-8 sits halfway between 1 and 1 + 2**-7 and rounds down to the even 1.
     ties = np.array([1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8], np.float32)
     np.testing.assert_array_equal(round_trip(ties, "bfloat16"), [1.0, 1 + 2.0 ** -6])
@@ -185,8 +186,10 @@ def test_wire_none_leaves_float32_untouched():
 def test_decompress_rejects_unknown_code_and_wrong_payload_dtype():
     with pytest.raises(ValueError, match="unknown lossy transfer code 7"):
         decompress(np.zeros(2, np.uint16), 7)
-    with pytest.raises(ValueError, match="BFLOAT16 must be uint16, got float16"):
+    with pytest.raises(ValueError, match="BFLOAT16 must be bfloat16, got float16"):
         decompress(np.zeros(2, np.float16), BFLOAT16)
+    with pytest.raises(ValueError, match="BFLOAT16 must be bfloat16, got uint16"):  # raw bits are not bfloat16
+        decompress(np.zeros(2, np.uint16), BFLOAT16)
     with pytest.raises(ValueError, match="FLOAT16 must be float16, got uint16"):
         decompress(np.zeros(2, np.uint16), FLOAT16)
 

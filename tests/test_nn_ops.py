@@ -11,32 +11,9 @@ import pytest
 import tasklayer as tf
 from tasklayer.gradients import gradients
 from tasklayer.ops import nn_extra_ops
+from tests.gradient_check import check_gradients
 
 RNG = np.random.default_rng(3)
-
-
-def check_gradients(build, *arrays, tol=1e-6, eps=1e-6):
-    """tf.gradients of ``sum(build(*xs) * weights)`` against central differences, for every input (float64)."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
-    with tf.Graph().as_default():
-        xs = [tf.placeholder(tf.float64, a.shape, name=f"x{i}") for i, a in enumerate(arrays)]
-        ys = build(*xs)
-        ys = ys if isinstance(ys, (list, tuple)) else [ys]
-        loss = tf.add_n([tf.reduce_sum(y * RNG.standard_normal(y.shape.as_list())) for y in ys])
-        grads = gradients(loss, xs)
-        assert all(g is not None for g in grads), grads
-        with tf.Session() as sess:
-            sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
-            feed = dict(zip(xs, arrays))
-            symbolic = sess.run(grads, feed)
-            for i, a in enumerate(arrays):
-                numeric = np.zeros_like(a)
-                for idx in np.ndindex(a.shape):
-                    for sign in (1, -1):
-                        shifted = a.copy()
-                        shifted[idx] += sign * eps
-                        numeric[idx] += sign * sess.run(loss, {**feed, xs[i]: shifted}) / (2 * eps)
-                np.testing.assert_allclose(symbolic[i], numeric, rtol=tol, atol=tol, err_msg=f"gradient of input {i}")
 
 
 def r(*shape, low=-1.0, high=1.0):

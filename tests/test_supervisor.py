@@ -180,7 +180,7 @@ def test_queue_runners_run_under_the_supervisor_and_stop_with_it():
 def test_services_and_summaries_as_tf(tmp_path):
     with tf.Graph().as_default():
         _step_model()
-        sv = tf.train.Supervisor(logdir=str(tmp_path), save_model_secs=0)
+        sv = tf.train.Supervisor(logdir=None, save_model_secs=0)  # no logdir: no writer, as TF
         assert sv.summary_op is None and sv.summary_writer is None
         with sv.managed_session(start_standard_services=False) as sess:
             with pytest.raises(RuntimeError, match="Writing a summary requires a summary writer."):

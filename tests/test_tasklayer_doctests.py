@@ -9,7 +9,8 @@ MODULES = ["tasklayer", "tasklayer.dtypes", "tasklayer.fetches", "tasklayer.grap
            "tasklayer.session", "tasklayer.shapes", "tasklayer.tensor", "tasklayer.ops.array_ops",
            "tasklayer.ops.constant_op", "tasklayer.ops.control_flow_ops", "tasklayer.ops.math_ops",
            "tasklayer.ops.nn_ops", "tasklayer.ops.random_ops", "tasklayer.ops.reduction_ops",
-           "tasklayer.ops.slicing_ops", "tasklayer.train.task_control", "tasklayer.training.monitored_session"]
+           "tasklayer.ops.slicing_ops", "tasklayer.train.task_control", "tasklayer.training.monitored_session",
+           "tasklayer.node_defs", "tasklayer.session_stack"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -8,6 +8,8 @@ import pytest
 
 import tasklayer as tf
 from engine.executor import Executor
+from tasklayer import session as session_lib
+from tasklayer.distributed.remote_session import RemoteBackend
 
 
 @pytest.fixture(autouse=True)
@@ -248,3 +250,28 @@ def test_concurrent_runs_of_one_session():
         for t in threads:
             t.join(timeout=30)
     assert not errors, errors
+
+
+class _EchoBackend(session_lib.SessionBackend):
+    """Answers every fetch with the length of its target."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def run(self, graph, fetch_names, feeds, target_names, options=None):
+        return [np.float32(len(self.target))] * len(fetch_names)
+
+
+def test_a_target_is_served_by_the_backend_registered_for_its_prefix(monkeypatch):
+    monkeypatch.setattr(session_lib, "_TARGETS", dict(session_lib._TARGETS))
+    session_lib.register_session_target("echo://", lambda target, config: _EchoBackend(target))
+    with tf.Graph().as_default():
+        c = tf.constant(1.0)
+        with tf.Session("echo://abc") as sess:
+            assert isinstance(sess.backend, _EchoBackend) and sess.run(c) == 10.0
+        with tf.Session(b"echo://ab") as sess:
+            assert sess.run(c) == 9.0
+    # The distributed runtime registers grpc:// itself (tasklayer imports it); tasklayer.session knows no backend.
+    assert session_lib._TARGETS["grpc://"] is RemoteBackend
+    with pytest.raises(ValueError, match="unsupported session target 'tcp://h:1'"):
+        tf.Session("tcp://h:1")

@@ -267,7 +267,8 @@ def test_ref_op_away_from_its_variable_is_refused():
         Executor(g, resources=ResourceMgr()).run(feeds={"w:0": np.float32(0)}, targets=["a"])
 
 
-@pytest.mark.parametrize("name", ["tasklayer.variables", "tasklayer.variable_scope", "tasklayer.initializers",
+@pytest.mark.parametrize("name", ["tasklayer.variables", "tasklayer.ref_variable", "tasklayer.variable_scope",
+                                  "tasklayer.initializers",
                                   "tasklayer.gradients", "tasklayer.layers", "tasklayer.training.gradient_descent",
                                   "tasklayer.training.momentum", "tasklayer.training.adam",
                                   "tasklayer.training.saver"])

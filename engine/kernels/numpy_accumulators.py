@@ -36,6 +36,7 @@ from engine import dtypes, op_defs
 from engine.errors import CancelledError, DeadlineExceededError, InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
+from engine.kernels.resources import node_resources
 
 ACCUMULATOR_CONTAINER = "_accumulators"
 TOKEN_QUEUE_CONTAINER = "_token_queues"
@@ -176,17 +177,9 @@ def _fits(declared, shape):
     return len(declared) == len(shape) and all(d is None or d == s for d, s in zip(declared, shape))
 
 
-def _resources(node, env):
-    if env.resources is None:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r} needs a ResourceMgr: build the "
-                                               "Executor with resources=ResourceMgr()",
-                                   node_name=node.name, op_type=node.op)
-    return env.resources
-
-
 def _accumulator(node, env):
     """The AccumulatorState this node names (created on first use by whichever op comes first)."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     shared = get_attr(node, "shared_name", "") or ""
     if not shared:
         raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r} has no shared_name attr",
@@ -198,7 +191,7 @@ def _accumulator(node, env):
 
 
 def _token_queue(node, env):
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     shared = get_attr(node, "shared_name", "") or node.name
     return resources.lookup_or_create(TOKEN_QUEUE_CONTAINER, shared, lambda: TokenQueueState(shared))
 

@@ -25,6 +25,8 @@ from engine.graph_util import get_attr
 from engine.kernels import numpy_dataset_pipeline as pipeline
 from engine.kernels.numpy_dataset import RESOURCE, VARIANT, dataset_input
 from engine.kernels.registry import register_kernel
+from engine.kernels.resources import node_resources
+from engine.resource_mgr import PRIVATE_PREFIX
 from protos import graph_pb2
 
 ITERATOR_CONTAINER = "_iterators"
@@ -94,20 +96,13 @@ class IteratorResource:
             it.close()
 
 
-def _resources(node, env):
-    if env.resources is None:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r} needs a ResourceMgr: build the "
-                                               "Executor with resources=ResourceMgr()",
-                                   node_name=node.name, op_type=node.op)
-    return env.resources
-
-
 def _iterator_resource(node, env):
     """The IteratorResource this node names (created on first use)."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     container = get_attr(node, "container", "") or ""
-    name = get_attr(node, "shared_name", "") or node.name
-    key = f"{container}/{name}" if container else name
+    shared = get_attr(node, "shared_name", "")
+    name = f"{container}/{shared or node.name}" if container else (shared or node.name)
+    key = name if shared else PRIVATE_PREFIX + name  # unshared: the session's own, as TF keeps it per session
     return resources.lookup_or_create(ITERATOR_CONTAINER, key, lambda: IteratorResource(
         key, get_attr(node, "output_types"), get_attr(node, "output_shapes", [])))
 
@@ -168,7 +163,7 @@ def iterator_to_string_handle(node, env):
 @register_kernel("IteratorFromStringHandleV2", "CPU")
 def iterator_from_string_handle(node, env):
     """The iterator a string handle names; its types must be those this op expects."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     want = list(get_attr(node, "output_types"))
 
     def fn(string_handle):

@@ -16,12 +16,11 @@ import zlib
 import numpy as np
 
 from engine import dtypes, op_defs
-from engine.errors import InvalidArgumentError, NotFoundError, error_class
+from engine.errors import DataLossError, InvalidArgumentError, NotFoundError
 from engine.kernels import numpy_dataset_pipeline as pipeline
 from engine.kernels.numpy_dataset import VARIANT, scalar
 from engine.kernels.registry import register_kernel
 
-DATA_LOSS = 15  # TF's status code (DataLossError)
 _CHUNK = 1 << 18  # bytes read at a time when no buffer_size is given (TF's default for text: 256 KiB)
 _COMPRESSIONS = ("", "ZLIB", "GZIP")
 
@@ -167,7 +166,7 @@ class TFRecords(_FileDataset):
 
 
 def _data_loss(message):
-    return error_class(DATA_LOSS)(None, None, message)
+    return DataLossError(None, None, message)
 
 
 def _reader_kernel(cls):

@@ -25,10 +25,12 @@ import threading
 import numpy as np
 
 from engine import dtypes, op_defs
-from engine.errors import InvalidArgumentError, NotFoundError, OpError
+from engine.errors import InvalidArgumentError, NotFoundError
 from engine.graph_util import get_attr
 from engine.kernels.numpy_queues import lookup_queue
 from engine.kernels.registry import register_kernel
+from engine.kernels.resources import lookup_by_handle, node_resources
+from engine.resource_mgr import PRIVATE_PREFIX
 
 READER_CONTAINER = "_readers"
 READER_OPS = {"TextLineReaderV2": "TextLineReader", "WholeFileReaderV2": "WholeFileReader"}
@@ -147,22 +149,15 @@ class ReaderState:
 
 
 # ---------------------------------------------------------------------- reader kernels
-def _resources(node, env):
-    if env.resources is None:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r} needs a ResourceMgr",
-                                   node_name=node.name, op_type=node.op)
-    return env.resources
-
-
 def _reader_factory(node, env):
     """The reader op: creates its reader on first use and outputs the handle naming it."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     kind = READER_OPS[node.op]
     skip = int(get_attr(node, "skip_header_lines", 0))
     if skip < 0:
         raise InvalidArgumentError(None, None, f"skip_header_lines must be >= 0, got {skip}", node_name=node.name,
                                    op_type=node.op)
-    key = get_attr(node, "shared_name", "") or "_private/" + node.name
+    key = get_attr(node, "shared_name", "") or PRIVATE_PREFIX + node.name
     handle = np.array(key.encode(), dtype=object)
 
     def reader_fn():
@@ -176,14 +171,7 @@ for _op in READER_OPS:
 
 
 def _reader(resources, handle, node):
-    key = handle.item() if isinstance(handle, np.ndarray) else handle
-    key = key.decode() if isinstance(key, bytes) else str(key)
-    try:
-        return resources.lookup(READER_CONTAINER, key)
-    except OpError:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r}: no reader {key!r} in this process; "
-                                               "a reader op must run on its reader's device",
-                                   node_name=node.name, op_type=node.op) from None
+    return lookup_by_handle(resources, READER_CONTAINER, handle, node, "reader")
 
 
 def _strings(values):
@@ -195,7 +183,7 @@ def _strings(values):
 @register_kernel("ReaderReadV2", "CPU", needs_context=True)
 def reader_read(node, env):
     """The next (key, value) record, taking file names from the queue as needed."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
 
     def fn(ctx, reader, queue):
         [(key, value)] = _reader(resources, reader, node).read(lookup_queue(resources, queue, node), ctx, 1)
@@ -206,7 +194,7 @@ def reader_read(node, env):
 @register_kernel("ReaderReadUpToV2", "CPU", needs_context=True)
 def reader_read_up_to(node, env):
     """Up to ``num_records`` records (from one file: a short batch where a file ends)."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
 
     def fn(ctx, reader, queue, num_records):
         n = int(num_records)
@@ -220,21 +208,21 @@ def reader_read_up_to(node, env):
 @register_kernel("ReaderNumRecordsProducedV2", "CPU")
 def reader_num_records_produced(node, env):
     """How many records the reader produced."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda reader: np.array(_reader(resources, reader, node).records_produced, np.int64)
 
 
 @register_kernel("ReaderNumWorkUnitsCompletedV2", "CPU")
 def reader_num_work_units_completed(node, env):
     """How many files the reader finished."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda reader: np.array(_reader(resources, reader, node).work_units_completed, np.int64)
 
 
 @register_kernel("ReaderResetV2", "CPU")
 def reader_reset(node, env):
     """Forget the current file and the counts."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda reader: _reader(resources, reader, node).reset()
 
 

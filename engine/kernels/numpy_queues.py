@@ -2,16 +2,18 @@
 queue-based input pipelines.
 
 A queue lives in its process's ``ResourceMgr`` under its ``shared_name`` (so every session of a server, and every
-task of a cluster whose ops run there, reaches the same one), or under its node name when it has none. The queue
-op outputs a string scalar *handle* naming it; every other queue op takes that handle as input 0 and is placed
-with the queue (the task layer colocates them), so the handle never crosses processes.
+task of a cluster whose ops run there, reaches the same one), or, when it has none, under its node name as a
+private resource (``resource_mgr.PRIVATE_PREFIX``): each session gets its own, as TF keeps such a queue per session.
+The queue op outputs a string scalar *handle* naming it; every other queue op takes that handle as input 0 and is
+placed with the queue (the task layer colocates them), so the handle never crosses processes.
 
 As in TF, waiting enqueues and dequeues are *attempts* served strictly in arrival order: an enqueue of many goes
 in as room frees up, a dequeue of many takes elements as they arrive (so ``dequeue_many(n)`` works with a capacity
 below ``n``), and ``close()`` queues up behind the enqueues already waiting. ``QueueState`` is that state machine:
 every change happens under its condition, and waiting is left to ``_run``. A waiting attempt gives up on a
-cancelled step (CancelledError) or after the step's timeout (DeadlineExceededError) and then takes nothing: what
-it had taken goes back to the front of the queue (TF drops it).
+cancelled step (CancelledError: the step failed elsewhere, or its session was closed) or after the step's timeout
+(DeadlineExceededError) and then takes nothing: what it had taken goes back to the front of the queue (TF drops
+it). An attempt that waits when the program ends keeps no process alive: blocking ops run on daemon threads.
 
 Ops (inputs -> outputs; attrs):
   FIFOQueueV2 / PaddingFIFOQueueV2() -> handle; component_types, shapes, capacity, container, shared_name
@@ -28,7 +30,6 @@ Ops (inputs -> outputs; attrs):
 """
 
 import collections
-import concurrent.futures.thread  # noqa: F401 - registers its exit hook before ours (see _release_at_exit)
 import itertools
 import sys
 import threading
@@ -41,27 +42,16 @@ from engine.graph_util import get_attr
 from engine.kernels.numpy_accumulators import _wait
 from engine.kernels.numpy_state import _ref_state
 from engine.kernels.registry import register_kernel
+from engine.kernels.resources import lookup_by_handle, node_resources
+from engine.resource_mgr import PRIVATE_PREFIX
 
 QUEUE_CONTAINER = "_queues"
 QUEUE_OPS = {"FIFOQueueV2": "FIFOQueue", "RandomShuffleQueueV2": "RandomShuffleQueue",
              "PaddingFIFOQueueV2": "PaddingFIFOQueue"}
-_PRIVATE = "_private/"  # handle prefix of a queue without shared_name (keyed by its node name)
 _private_ids = itertools.count()  # TF names private queues "_<n>_<node name>" in its messages
 
 # An attempt's step result, as TF's QueueBase::RunResult.
 _NO_PROGRESS, _PROGRESS, _COMPLETE = 0, 1, 2
-
-# Set when the interpreter exits: waiting attempts give up, so the pool threads running them can be joined.
-_EXITING = threading.Event()
-
-
-def _release_at_exit():
-    _EXITING.set()
-
-
-# concurrent.futures joins its pool threads at exit (threading's exit hooks run last-registered first), and a
-# queue op waits on such a thread: a program that ends with a runner blocked on a full queue would hang there.
-threading._register_atexit(_release_at_exit)  # noqa: SLF001 - the only hook that runs before that join
 
 
 def _none(node):
@@ -220,10 +210,7 @@ class QueueState:
             attempts.append(attempt)
             self._flush()
             try:
-                _wait(self.cond, lambda: attempt.done or _EXITING.is_set(), ctx,
-                      f"{self.kind} '{self.name}' ({what})")
-                if not attempt.done:
-                    raise CancelledError(None, None, f"{self.kind} '{self.name}' ({what}): the process is exiting")
+                _wait(self.cond, lambda: attempt.done, ctx, f"{self.kind} '{self.name}' ({what})")
             except OpError:
                 if attempt.done and attempt.action != "dequeue" and attempt.error is None:
                     return attempt  # it took effect before the step was stopped: nothing to take back
@@ -421,36 +408,22 @@ def _tf_name(dtype):
 
 
 # -------------------------------------------------------------------- kernels
-def _resources(node, env):
-    if env.resources is None:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r} needs a ResourceMgr: build the "
-                                               "Executor with resources=ResourceMgr()",
-                                   node_name=node.name, op_type=node.op)
-    return env.resources
-
-
 def lookup_queue(resources, handle, node):
     """The QueueState a handle names; NotFoundError-like InvalidArgumentError naming the node when it is not in
     this process (a queue op must run where its queue lives)."""
-    key = handle.item() if isinstance(handle, np.ndarray) else handle
-    key = key.decode() if isinstance(key, bytes) else str(key)
-    try:
-        return resources.lookup(QUEUE_CONTAINER, key)
-    except OpError:
-        raise InvalidArgumentError(None, None, f"{node.op} node {node.name!r}: no queue {key!r} in this process; "
-                                               "a queue op must run on its queue's device",
-                                   node_name=node.name, op_type=node.op) from None
+    return lookup_by_handle(resources, QUEUE_CONTAINER, handle, node, "queue")
 
 
 def resource_key(node_name, shared_name=""):
-    """The ResourceMgr name (in ``QUEUE_CONTAINER``) of the queue a queue op makes: its shared name, else its node's."""
-    return shared_name or _PRIVATE + node_name
+    """The ResourceMgr name (in ``QUEUE_CONTAINER``) of the queue a queue op makes: its shared name, else its node's
+    as a name private to the session."""
+    return shared_name or PRIVATE_PREFIX + node_name
 
 
 def _queue_factory(node, env):
     """The queue op: creates its queue on first run (or checks that the existing shared one matches) and outputs
     the handle naming it."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     kind = QUEUE_OPS[node.op]
     types = list(get_attr(node, "component_types"))
     shapes = _norm_shapes(get_attr(node, "shapes", []))
@@ -495,14 +468,14 @@ for _op in QUEUE_OPS:
 @register_kernel("QueueEnqueueV2", "CPU", needs_context=True)
 def queue_enqueue(node, env):
     """Put one element (the components after the handle)."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda ctx, handle, *components: lookup_queue(resources, handle, node).enqueue(components, ctx)
 
 
 @register_kernel("QueueEnqueueManyV2", "CPU", needs_context=True)
 def queue_enqueue_many(node, env):
     """Put the rows of the components."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda ctx, handle, *components: lookup_queue(resources, handle, node).enqueue_many(components, ctx)
 
 
@@ -513,13 +486,13 @@ def _outputs(values):
 @register_kernel("QueueDequeueV2", "CPU", needs_context=True)
 def queue_dequeue(node, env):
     """Take one element."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda ctx, handle: _outputs(lookup_queue(resources, handle, node).dequeue(ctx))
 
 
 def _dequeue_many(allow_small):
     def factory(node, env):
-        resources = _resources(node, env)
+        resources = node_resources(node, env)
 
         def fn(ctx, handle, n):
             n = np.asarray(n)
@@ -538,7 +511,7 @@ register_kernel("QueueDequeueUpToV2", "CPU", needs_context=True)(_dequeue_many(T
 @register_kernel("QueueCloseV2", "CPU", needs_context=True)
 def queue_close(node, env):
     """Close the queue (cancelling the waiting enqueues with ``cancel_pending_enqueues``)."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     cancel = bool(get_attr(node, "cancel_pending_enqueues", False))
     return lambda ctx, handle: lookup_queue(resources, handle, node).close(cancel, ctx)
 
@@ -546,14 +519,14 @@ def queue_close(node, env):
 @register_kernel("QueueSizeV2", "CPU")
 def queue_size(node, env):
     """How many elements wait."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda handle: np.array(lookup_queue(resources, handle, node).size(), np.int32)
 
 
 @register_kernel("QueueIsClosedV2", "CPU")
 def queue_is_closed(node, env):
     """Whether the queue was closed."""
-    resources = _resources(node, env)
+    resources = node_resources(node, env)
     return lambda handle: np.array(lookup_queue(resources, handle, node).is_closed())
 
 

@@ -28,7 +28,9 @@ def generator_for(node, env):
         seed, seed2 = int(get_attr(node, "seed", 0)), int(get_attr(node, "seed2", 0))
         bits = np.random.PCG64([seed & 0xFFFFFFFFFFFFFFFF, seed2 & 0xFFFFFFFFFFFFFFFF]) if (seed or seed2) \
             else np.random.PCG64()
-        state["rng"] = (np.random.Generator(bits), threading.Lock())
+        # setdefault: two plans of one session compiled at once share the first generator made (dict ops are
+        # atomic under the GIL), so neither restarts the sequence
+        state.setdefault("rng", (np.random.Generator(bits), threading.Lock()))
     return state["rng"]
 
 

@@ -1,15 +1,11 @@
-"""Cross-partition kernels: _Send puts a tensor into the run's rendezvous, _Recv waits for one."""
+"""Cross-partition kernels: _Send puts a tensor into the run's rendezvous, _Recv waits for one.
 
-from engine import rendezvous
+A dead tensor (``engine.dead.DEAD``, an untaken branch's value) crosses too: the executor runs a _Send whose input
+is dead with ``DEAD`` (TF's dead marker), and the _Recv's output is then dead in the receiving partition."""
+
 from engine.errors import FailedPreconditionError
-from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
-
-
-def key_of(node):
-    """The rendezvous key of a _Send/_Recv node, from its attrs."""
-    return rendezvous.make_key(get_attr(node, "send_device"), int(get_attr(node, "send_device_incarnation", 0)),
-                               get_attr(node, "recv_device"), get_attr(node, "tensor_name"))
+from engine.rendezvous import key_of
 
 
 def _need_rendezvous(ctx, node):

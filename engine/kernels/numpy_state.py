@@ -23,6 +23,7 @@ from engine.refs import Ref
 from engine.errors import FailedPreconditionError, InvalidArgumentError
 from engine.graph_util import get_attr, node_name
 from engine.kernels.registry import register_kernel
+from engine.kernels.resources import node_resources
 
 # ResourceMgr container of the aliases ``variable node name -> VariableState`` that ref ops resolve.
 REF_CONTAINER = "_variable_refs"
@@ -76,18 +77,10 @@ class UninitializedValueError(FailedPreconditionError, AttributeError):
     from attribute probes; callers may still catch it so)."""
 
 
-def _require_resources(node, env):
-    if env.resources is None:
-        raise FailedPreconditionError(None, None, f"{node.op} node {node.name!r} needs a ResourceMgr: build the "
-                                                  "Executor with resources=ResourceMgr()",
-                                      node_name=node.name, op_type=node.op)
-    return env.resources
-
-
 @register_kernel("VariableV2", "CPU")
 def variable(node, env):
     """Outputs the variable's state: ref ops use it, other consumers read its value when they run."""
-    resources = _require_resources(node, env)
+    resources = node_resources(node, env, FailedPreconditionError)
     dtype = get_attr(node, "dtype")
     shape = get_attr(node, "shape", None)
     container = get_attr(node, "container", "") or ""
@@ -100,7 +93,7 @@ def variable(node, env):
 
 def _ref_state(node, env, index=0):
     """A function giving the VariableState behind ref input ``index`` (looked up once, on first use)."""
-    resources = _require_resources(node, env)
+    resources = node_resources(node, env, FailedPreconditionError)
     ref_node = node_name(node.input[index])
     found = []
 

@@ -15,6 +15,7 @@ import logging
 import pkgutil
 import threading
 
+from engine import kernels as _backends  # this package: its numpy_* and cupy_backend modules are the backends
 from engine.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,7 @@ def load_backends():
 
 def load_numpy_backends():
     """Import every ``engine.kernels.numpy_*`` module (idempotent); the names of all kernel modules."""
-    import engine.kernels as pkg
-    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
+    names = sorted(m.name for m in pkgutil.iter_modules(_backends.__path__))
     for name in names:
         if name.startswith("numpy_"):
             importlib.import_module(f"engine.kernels.{name}")

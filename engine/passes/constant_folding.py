@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from engine import graph_util, op_defs
+from engine import frames, graph_util, op_defs
+from engine.executor import Executor
 from engine.kernels import registry
 from protos import graph_pb2
 
@@ -21,7 +22,7 @@ def _foldable_op(op):
 def _constant_region(graph_def, nodes, protected):
     """Names of nodes whose value depends only on Consts: unprotected, stateless, without control inputs."""
     order = graph_util.topological_order([n.name for n in graph_def.node],
-                                         lambda name: [graph_util.node_name(i) for i in nodes[name].input])
+                                         lambda name: frames.ordering_inputs(nodes, name))
     region = set()
     for name in order:
         node = nodes[name]
@@ -43,8 +44,6 @@ def constant_folding(graph_def, protected=()):
     name (so control edges onto it stay valid); a folded output of a multi-output node becomes a new Const
     named ``<node>/folded_<index>``. Folded nodes keep their device.
     """
-    from engine.executor import Executor  # late: the executor imports the kernels this module checks
-
     protected = {graph_util.node_name(p) for p in protected}
     nodes = graph_util.node_map(graph_def)
     region = _constant_region(graph_def, nodes, protected)

@@ -1,6 +1,6 @@
 """Common subexpression elimination: nodes with the same op, inputs, attrs and device become one."""
 
-from engine import graph_util, op_defs
+from engine import frames, graph_util, op_defs
 from protos import graph_pb2
 
 # Two of these are different even with identical attrs (each is fed, or holds its own state).
@@ -33,9 +33,8 @@ def common_subexpression_elimination(graph_def, protected=()):
     """
     protected = {graph_util.node_name(p) for p in protected}
     nodes = graph_util.node_map(graph_def)
-    order = graph_util.topological_order(
-        [n.name for n in graph_def.node],
-        lambda name: [graph_util.node_name(i) for i in nodes[name].input])
+    order = graph_util.topological_order([n.name for n in graph_def.node],
+                                         lambda name: frames.ordering_inputs(nodes, name))
     replaced = {}
     seen = {}
     rewritten = {}

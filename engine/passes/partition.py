@@ -4,7 +4,7 @@ edge that crosses devices (ONE _Recv per tensor per destination partition, howev
 import dataclasses
 import re
 
-from engine import device_spec, dtypes, graph_util
+from engine import device_spec, dtypes, graph_util, op_defs, rendezvous
 from protos import graph_pb2
 
 
@@ -45,7 +45,6 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
     >>> [n.op for n in parts[a].graph_def.node], [n.op for n in parts[b].graph_def.node]
     (['Placeholder', '_Send'], ['Neg', '_Recv'])
     """
-    from engine.kernels.numpy_send_recv import key_of
     incarnations = incarnations or {}
     feeds = {graph_util.tensor_name(f) for f in feeds}
     nodes = graph_util.node_map(graph_def)
@@ -68,7 +67,7 @@ def partition(graph_def, fetches=(), targets=(), feeds=(), incarnations=None):
             recvs[edge] = _add_pair(part(src_node.device), part(dst), src_node, idx, is_control,
                                     incarnations.get(src_node.device, 0))
             recv_node = part(dst).graph_def.node[-1]
-            part(dst).recv_keys.append((key_of(recv_node), src_node.device))
+            part(dst).recv_keys.append((rendezvous.key_of(recv_node), src_node.device))
         return recvs[edge]
 
     for node in graph_def.node:
@@ -171,7 +170,7 @@ def _add_pair(src_part, dst_part, src_node, idx, is_control, incarnation):
         tensor, dtype, sent = f"^{src_node.name}", dtypes.float32, const.name + ":0"
     else:
         tensor = f"{src_node.name}:{idx}"
-        dtype = dtypes.as_dtype(graph_util.output_dtypes(src_node)[idx])
+        dtype = dtypes.as_dtype(op_defs.output_dtypes(src_node)[idx])
         sent = tensor
     common = dict(tensor_name=tensor, send_device=src_dev, send_device_incarnation=int(incarnation),
                   recv_device=dst_dev, client_terminated=False)

@@ -90,10 +90,6 @@ class Dataset:
         """The class of each component (``tf.Tensor``), in the element's structure."""
         return structure.tensor_classes(self._types)
 
-    def _flat_attrs(self, types_attr="output_types"):
-        return {types_attr: list(structure.flatten(self._types)),
-                "output_shapes": structure.shape_attr(structure.flatten(self._shapes))}
-
     def _derive(self, op_type, inputs, name, types=None, shapes=None, attrs=None):
         """A dataset made by op ``op_type`` from this one and ``inputs``."""
         types = self._types if types is None else types
@@ -227,8 +223,7 @@ class Dataset:
             _int64(num_parallel_calls, "num_parallel_calls")  # checked as TF checks it; one thread maps
         fn = functions.trace(map_func, self._types, self._shapes, "map_func")
         return self._derive("MapDataset", [], "MapDataset", fn.output_types, fn.output_shapes,
-                            {**fn.attrs("f"), "output_types": list(structure.flatten(fn.output_types)),
-                             "output_shapes": structure.shape_attr(structure.flatten(fn.output_shapes))})
+                            {**fn.attrs("f"), **structure.op_attrs(fn.output_types, fn.output_shapes)})
 
     def filter(self, predicate):
         """The elements for which ``predicate`` (a function returning a scalar tf.bool) is true.
@@ -384,8 +379,7 @@ def str_shape(shape):
 
 def _make(op_type, inputs, types, shapes, name, attrs=None, types_attr="output_types"):
     """Create dataset op ``op_type`` in the default graph; the Dataset of its variant output."""
-    all_attrs = {types_attr: list(structure.flatten(types)),
-                 "output_shapes": structure.shape_attr(structure.flatten(shapes))}
+    all_attrs = structure.op_attrs(types, shapes, types_attr)
     all_attrs.update(attrs or {})
     op = get_default_graph().create_op(op_type, inputs, all_attrs, name=name)
     return Dataset(op.outputs[0], types, shapes)

@@ -85,7 +85,7 @@ class Iterator:
         output_shapes = structure.normalize_shapes(output_shapes, output_types)
         if not isinstance(string_handle, Tensor) or string_handle.dtype != dtypes.string:
             raise TypeError(f"string_handle must be a tf.string tensor, got {string_handle!r}")
-        attrs = _structure_attrs(output_types, output_shapes)
+        attrs = structure.op_attrs(output_types, output_shapes)
         op = get_default_graph().create_op("IteratorFromStringHandleV2", [string_handle], attrs,
                                            name="IteratorFromStringHandleV2")
         return Iterator(op.outputs[0], None, output_types, output_shapes, output_classes)
@@ -137,7 +137,7 @@ class Iterator:
                           "your code to call `next_element = iterator.get_next()` once outside the loop, and use "
                           "`next_element` as the input to some computation that is invoked inside the loop.")
         op = _colocated(self._iterator_resource, "IteratorGetNext", [self._iterator_resource],
-                        _structure_attrs(self._types, self._shapes), name or "IteratorGetNext")
+                        structure.op_attrs(self._types, self._shapes), name or "IteratorGetNext")
         return structure.pack_as(self._types, op.outputs)
 
     def string_handle(self, name=None):
@@ -160,7 +160,7 @@ def make_one_shot_iterator(dataset):
     factory = functions.capture_by_value(dataset._variant_tensor)
     attrs = {"dataset_factory": np.array(factory, dtype=object),
              "dataset_factory_result": dataset._variant_tensor.name,
-             **_structure_attrs(dataset.output_types, dataset.output_shapes), "container": "", "shared_name": ""}
+             **structure.op_attrs(dataset.output_types, dataset.output_shapes), "container": "", "shared_name": ""}
     op = get_default_graph().create_op("OneShotIterator", [], attrs, name="OneShotIterator")
     return Iterator(op.outputs[0], None, dataset.output_types, dataset.output_shapes, dataset.output_classes)
 
@@ -199,13 +199,8 @@ def get_output_classes(dataset_or_iterator):
     return dataset_or_iterator.output_classes
 
 
-def _structure_attrs(types, shapes):
-    return {"output_types": list(structure.flatten(types)),
-            "output_shapes": structure.shape_attr(structure.flatten(shapes))}
-
-
 def _iterator_op(op_type, inputs, types, shapes, shared_name, name):
-    attrs = {**_structure_attrs(types, shapes), "shared_name": shared_name, "container": ""}
+    attrs = {**structure.op_attrs(types, shapes), "shared_name": shared_name, "container": ""}
     return get_default_graph().create_op(op_type, inputs, attrs, name=name).outputs[0]
 
 

@@ -136,6 +136,12 @@ def shape_attr(shapes):
     return [as_shape(s).as_proto() for s in shapes]
 
 
+def op_attrs(types, shapes, types_attr="output_types"):
+    """The attrs of an op whose elements have these (nested) ``types`` and ``shapes``: the flat dtypes (under
+    ``types_attr``) and ``output_shapes``."""
+    return {types_attr: list(flatten(types)), "output_shapes": shape_attr(flatten(shapes))}
+
+
 def shapes_from_attr(value):
     """The ``output_shapes`` attr of an op (protos when built here, tuples when imported) as TensorShapes."""
     out = []

@@ -1,8 +1,10 @@
 """The tensor channel's wire format: frames of a fixed header, a key and a payload, and the errors of a channel.
 
 A pushed tensor's frame: the header, the key (UTF-8), the shape (int64 each), then the tensor's bytes (C order,
-little endian), written straight out of the array and read straight into a fresh one. Tensors of dtypes without
-a fixed item size (strings) travel as a serialized TensorProto instead. A call's frame carries the method as its
+little endian), written straight out of the array and read straight into a fresh one of the same dtype (the
+header carries its DataType enum: bfloat16 arrives as bfloat16). Tensors of dtypes without
+a fixed item size (strings) travel as a serialized TensorProto instead; a dead tensor (``engine.dead``) as a
+header of dtype DT_INVALID without data. A call's frame carries the method as its
 key and the serialized request as its payload; its reply, the serialized response (or, flagged, an error's text).
 
 >>> import io
@@ -17,8 +19,9 @@ import struct
 import numpy as np
 
 from engine import tensor_codec
+from engine.dead import DEAD
 from protos import graph_pb2
-from tasklayer.distributed.tensor_stream import dtype_enum, numpy_dtype
+from tasklayer.distributed.tensor_stream import dtype_enum, is_string, numpy_dtype
 
 MAGIC = b"YF"
 # Frame kinds: a pushed tensor; a call (key: the method, data: the serialized request) and its reply (data: the
@@ -28,6 +31,8 @@ REPLY_FAILED = 1  # a reply's flags: the call failed on the peer, the payload is
 # magic, kind, flags (push: lossy code), key length, ndim, dtype enum (-1: a serialized TensorProto), step id, bytes
 HEADER = struct.Struct("<2sBBIiiQQ")
 _PROTO_DTYPE = -1
+# A dead tensor (an untaken branch's): a frame of no dtype, flagged, without data.
+_DEAD_DTYPE, _DEAD_FLAG = graph_pb2.DT_INVALID, 255
 # Bounds a header must respect: a malformed or hostile frame is refused before anything is allocated for it.
 _MAX_DIMS = 64
 _MAX_KEY_BYTES = 1 << 16
@@ -57,7 +62,10 @@ class Message(tuple):
 def encode_header(step_id, key, arr, code=0):
     """The frame's bytes before the tensor data, and the data as a memoryview (empty for no data)."""
     key_bytes = key.encode()
-    if arr.dtype.kind in "OSU":  # no fixed item size: the tensor travels as its TensorProto
+    if arr is DEAD:
+        return HEADER.pack(MAGIC, PUSH, _DEAD_FLAG, len(key_bytes), 0, _DEAD_DTYPE, step_id, 0) + key_bytes, \
+            memoryview(b"")
+    if is_string(arr):  # no fixed item size: the tensor travels as its TensorProto
         data = memoryview(tensor_codec.to_proto(arr).SerializeToString())
         head = HEADER.pack(MAGIC, PUSH, code, len(key_bytes), 0, _PROTO_DTYPE, step_id, len(data))
         return head + key_bytes, data
@@ -97,10 +105,16 @@ def read_frame(rfile):
         raise ChannelError("connection closed inside a frame")
     key = rest[:key_len].decode()
     shape = struct.unpack(f"<{ndim}q", rest[key_len:]) if ndim else ()
+    if wire_dtype == _DEAD_DTYPE and code == _DEAD_FLAG and not nbytes:
+        return step_id, key, DEAD, 0
     # np.empty, not bytearray: no zero-fill; the bytes land in the array the _Recv gets, with no copy after.
     buf = np.empty(nbytes, dtype=np.uint8)
     if nbytes and rfile.readinto(memoryview(buf)) != nbytes:
         raise ChannelError(f"connection closed inside the {nbytes}-byte tensor {key!r}")
     if wire_dtype == _PROTO_DTYPE:
         return step_id, key, tensor_codec.from_proto(graph_pb2.TensorProto.FromString(buf.tobytes())), code
-    return step_id, key, buf.view(numpy_dtype(wire_dtype)).reshape(shape), code
+    try:
+        dtype = numpy_dtype(wire_dtype)
+    except TypeError:
+        raise ChannelError(f"tensor {key!r} has dtype enum {wire_dtype}, which names no tensor dtype") from None
+    return step_id, key, buf.view(dtype).reshape(shape), code

@@ -2,12 +2,13 @@
 partitioned once per signature by ``step_planner``) is registered on its workers once, then run as one RunGraph
 per partition, all in parallel (``step_run``), feeds going straight to the partitions that consume them; what the
 planner retires is unregistered. Peers are reached through ``peers``; tasks that stop answering are noticed by
-``liveness``."""
+``liveness``. Closing a session cancels its steps in progress (their blocked ops fail with CancelledError) and
+drops its state on every task it ran on."""
 
-import concurrent.futures
 import threading
 
 from engine import graph_util
+from engine.daemon_pool import DaemonPool
 from engine.errors import CancelledError, NotFoundError, OpError
 from tasklayer.distributed import feed_routing, liveness
 from tasklayer.distributed.step_planner import StepPlanner, handles_by_task
@@ -26,7 +27,9 @@ class Master:
         self.planner = StepPlanner(cluster, self.task_key, optimize)
         self._lock = threading.Lock()  # the planner's
         self._registering = {}  # plan -> the lock of the one thread that registers it
-        self.pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="master")
+        self._steps = {}  # session handle -> ids of its steps in progress (cancelled when it closes)
+        # Daemon threads: a step waiting on a queue must not keep a finished program from exiting.
+        self.pool = DaemonPool(32, thread_name_prefix="master")
         # A remote task that stops answering mid-step fails the step in seconds, not at its deadline.
         self.liveness = liveness.LivenessMonitor(self._probe, *liveness.settings())
 
@@ -59,23 +62,52 @@ class Master:
         self._cleanup(idle)
 
     def close_session(self, handle):
-        """Forget a session and unregister its partitions."""
+        """Forget a session: cancel its steps in progress, unregister its partitions and drop its state on the
+        tasks it ran on."""
         with self._lock:
+            tasks = self.planner.tasks_of(handle)
             idle = self.planner.close_session(handle)
+            steps = self._steps.pop(handle, set())
+        error = CancelledError(None, None, f"session {handle} was closed while its step ran")
+        for step_id in sorted(steps):
+            self._abort_on(tasks, step_id, error)
         self._cleanup(idle)
+        for task_key in tasks:
+            if task_key == self.task_key:
+                self.worker.close_session(handle)
+            else:
+                try:
+                    self.peers.rpc(task_key).close_session(handle)
+                except OpError:
+                    pass  # a task no longer in the cluster holds nothing any more
+
+    def _abort_on(self, tasks, step_id, error):
+        """Abort step ``step_id`` here and on ``tasks`` (without waiting)."""
+        self.worker.abort_step(step_id, error)
+        for task_key in tasks:
+            if task_key != self.task_key:
+                self.peers.abort_step(task_key, step_id, error)
 
     # ---------------------------------------------------------------- plans
-    def _acquire(self, handle, version, fetches, feed_names, targets):
-        """The step's plan, taken until ``_release`` (a concurrent extension cannot unregister it meanwhile)."""
+    def _acquire(self, handle, version, fetches, feed_names, targets, step_id=0):
+        """The step's plan, taken until ``_release`` (a concurrent extension cannot unregister it meanwhile);
+        ``step_id``, when given, is the session's until then (closing the session cancels it)."""
         with self._lock:
             session = self.planner.session(handle)
             plan, idle = self.planner.acquire(handle, version, fetches, feed_names, targets)
+            if step_id:
+                self._steps.setdefault(handle, set()).add(step_id)
         self._cleanup(idle)
         return session, plan
 
-    def _release(self, plan):
+    def _release(self, plan, handle=None, step_id=0):
         with self._lock:
             idle = self.planner.release(plan)
+            steps = self._steps.get(handle)
+            if steps is not None:
+                steps.discard(step_id)
+                if not steps:
+                    del self._steps[handle]
         self._cleanup(idle)
 
     def _cleanup(self, plans):
@@ -124,17 +156,18 @@ class Master:
         ``step_id``, following the routes ``routes_id`` names (StaleRoutesError if they are not the plan's)."""
         timeout = timeout or DEFAULT_STEP_TIMEOUT
         feeds = {graph_util.tensor_name(k): v for k, v in feeds.items()}
-        session, plan = self._acquire(handle, version, list(fetches), feeds, list(targets))
+        routed = any(v is feed_routing.ROUTED for v in feeds.values())
+        step_id = step_id or feed_routing.new_step_id()
+        session, plan = self._acquire(handle, version, list(fetches), feeds, list(targets), step_id)
         try:
-            if any(v is feed_routing.ROUTED for v in feeds.values()) and (
-                    plan.routes is None or plan.routes[0] != routes_id):
+            if routed and (plan.routes is None or plan.routes[0] != routes_id):
                 raise feed_routing.StaleRoutesError(f"routes {routes_id} are not this step's")
             return self._run_plan(plan, feeds, timeout, session.transfer_dtype, step_id)
         except feed_routing.StaleRoutesError:
             self.abandon_step(step_id)
             raise
         finally:
-            self._release(plan)
+            self._release(plan, handle, step_id)
 
     def feed_routes(self, handle, version, fetches, feed_names, targets):
         """``(routes_id, [FeedRoute])``: where a client may push the feeds of this signature itself."""

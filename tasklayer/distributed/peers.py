@@ -1,11 +1,11 @@
 """This process's way to every other task of its cluster: a gRPC client each (the control plane, made without
 any I/O) and a ``PeerTransport`` each, chosen once, when the peer is first reached for data."""
 
-import concurrent.futures
 import logging
 import os
 import threading
 
+from engine.daemon_pool import DaemonPool
 from engine.errors import OpError, UnavailableError
 from tasklayer.distributed.channel_codec import ChannelError
 from tasklayer.distributed.channel_transport import ChannelTransport
@@ -58,7 +58,8 @@ class Peers:
         self._transports = {}  # task key -> PeerTransport
         self._choosing = {}  # task key -> the lock of the one thread that chooses its transport
         self._lock = threading.Lock()
-        self._call_pool = concurrent.futures.ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="peer-call")
+        # Daemon threads: a RunGraph waiting on a remote queue must not keep a finished program from exiting.
+        self._call_pool = DaemonPool(CALL_THREADS, thread_name_prefix="peer-call")
 
     def rpc(self, task_key):
         """The gRPC client of task ``(job, index)``; UnavailableError if the cluster has no such task."""

@@ -3,10 +3,12 @@ version, then one RunStep per ``run``; a master in this very process is called d
 
 import threading
 
+from engine.errors import CancelledError, OpError
 from tasklayer.distributed import lossy
 from tasklayer.distributed.cluster_spec import validate_address
 from tasklayer.distributed.master_client import RemoteMaster
 from tasklayer.distributed.server import local_server
+from tasklayer.session import register_session_target
 
 CONNECT_TIMEOUT = 10.0
 
@@ -41,6 +43,7 @@ class RemoteBackend:
         self.in_process = server is not None
         self._handle = None
         self._version = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def run(self, graph, fetch_names, feeds, target_names, options=None):
@@ -49,21 +52,34 @@ class RemoteBackend:
             # The graph only grows, so the master's newest version holds every tensor an older one did: a run
             # that read an older version while another thread extended the session still finds its fetches.
             version = graph.version
+            if self._closed:
+                raise CancelledError(None, None, "Session has been closed.")
             if self._handle is None:
                 self._handle = self._master.create_session(graph.as_graph_def(), version, self._transfer_dtype)
                 self._version = version
             elif version > self._version:
                 self._master.extend_session(self._handle, graph.as_graph_def(), version)
                 self._version = version
+            handle = self._handle
         timeout = _option(options, "timeout_in_ms") / 1000 or self._timeout or 600.0
-        return self._master.run_step(self._handle, version, feeds, list(fetch_names), list(target_names),
-                                     timeout)
+        try:
+            return self._master.run_step(handle, version, feeds, list(fetch_names), list(target_names), timeout)
+        except OpError as e:
+            if self._closed and not isinstance(e, CancelledError):
+                # Closed from another thread mid-step: the master cancelled the step, and the connection that
+                # would have brought the answer may have closed first.
+                raise CancelledError(None, None, f"the session was closed while its step ran ({e.message})") from None
+            raise
 
     def close(self):
-        """Close the session on the master."""
+        """Close the session on the master: its steps in progress fail with CancelledError."""
         with self._lock:
+            self._closed = True
             handle, self._handle = self._handle, None
         if handle is not None:
             self._master.close_session(handle)
         elif isinstance(self._master, RemoteMaster):
             self._master.close()
+
+
+register_session_target("grpc://", RemoteBackend)  # tf.Session("grpc://host:port") runs here

@@ -21,9 +21,10 @@ Whatever must be unregistered from the tasks comes back as plans for the runtime
 """
 
 import itertools
-import random
 
 from engine.errors import FailedPreconditionError
+from engine.graph_validation import validate_graph_def
+from tasklayer.distributed import handles
 from tasklayer.distributed.cluster_spec import task_name
 from tasklayer.distributed.plan_builder import build_plan
 
@@ -41,6 +42,7 @@ class PlannedSession:
         self.version = version
         self.plans = {}  # signature -> Plan, oldest first
         self.plan_ids = itertools.count(1)
+        self.tasks = set()  # (job, index) of every task a plan of this session ran on: its state lives there
 
 
 class StepPlanner:
@@ -54,8 +56,9 @@ class StepPlanner:
         self._session_ids = itertools.count(1)
 
     def create_session(self, graph_def, version, transfer_dtype=None):
-        """A new session holding ``graph_def``; its handle."""
-        handle = f"s{random.getrandbits(40):010x}{next(self._session_ids)}"
+        """A new session holding ``graph_def``; its handle. A malformed graph is refused (see ``check_graph``)."""
+        check_graph(graph_def)
+        handle = handles.new_session_handle(next(self._session_ids))
         self._sessions[handle] = PlannedSession(handle, graph_def, version, transfer_dtype)
         return handle
 
@@ -69,13 +72,20 @@ class StepPlanner:
 
     def extend_session(self, handle, graph_def, version):
         """Replace the session's graph by a newer version; the plans to clean up now (older plans are retired:
-        each goes with the last step that uses it). A late, older extension changes nothing."""
+        each goes with the last step that uses it). A late, older extension changes nothing; a malformed graph is
+        refused (see ``check_graph``) and the session keeps the graph it had."""
         session = self.session(handle)
         if version <= session.version:
             return []
+        check_graph(graph_def)
         idle = _retire(session.plans.values())
         session.graph_def, session.version, session.plans = graph_def, version, {}
         return idle
+
+    def tasks_of(self, handle):
+        """Sorted ``(job, index)`` of the tasks the session's plans ran on (none for an unknown handle)."""
+        session = self._sessions.get(handle)
+        return [] if session is None else sorted(session.tasks)
 
     def close_session(self, handle):
         """Forget a session; all its plans, to clean up (none for an unknown handle)."""
@@ -95,10 +105,12 @@ class StepPlanner:
         plan = session.plans.get(key)
         if plan is None:
             plan = build_plan(session.graph_def, list(fetches), set(feeds), list(targets), self.cluster,
-                              self.task_key, f"{session.handle}/{next(session.plan_ids)}", self.optimize)
+                              self.task_key, handles.plan_prefix(session.handle, next(session.plan_ids)),
+                              self.optimize)
             if len(session.plans) >= PLANS_PER_SESSION:
                 idle = _retire([session.plans.pop(next(iter(session.plans)))])
             session.plans[key] = plan
+            session.tasks.update(run.task_key for run in plan.runs)
         plan.users += 1
         return plan, idle
 
@@ -110,6 +122,13 @@ class StepPlanner:
     def handles(self):
         """Session handles held now."""
         return sorted(self._sessions)
+
+
+def check_graph(graph_def):
+    """Refuse a client's whole graph as TF's master does when it arrives, before anything is planned from it:
+    InvalidArgumentError (NotFoundError for an unknown op) naming the first bad node. Strict: every input must be
+    in the graph, and names may not start with ``_`` (those are the nodes a master inserts)."""
+    validate_graph_def(graph_def, partial=False)
 
 
 def handles_by_task(plans):

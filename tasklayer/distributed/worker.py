@@ -1,6 +1,7 @@
 """The worker side of a task: partitions registered by handle and run with ``engine.executor.Executor``,
 a rendezvous whose sends to another task PUSH the tensor there (by the peer's transport: its tensor channel, or
-gRPC), so every receive waits on this process's own table."""
+gRPC), so every receive waits on this process's own table. The partitions of one master session share that
+session's state here (``WorkerSession``), until the master closes the session."""
 
 import random
 import threading
@@ -11,7 +12,7 @@ from engine.errors import InvalidArgumentError, NotFoundError, OpError
 from engine.executor import Executor
 from engine.rendezvous import Rendezvous, parse_key
 from engine.resource_mgr import ResourceMgr
-from tasklayer.distributed import lossy
+from tasklayer.distributed import handles, lossy
 from tasklayer.distributed.cluster_spec import task_name
 from tasklayer.distributed.step_table import StepTable
 
@@ -50,6 +51,17 @@ class StepRendezvous(Rendezvous):
         self._worker.table.abort(self._step.step_id, error)
 
 
+class WorkerSession:
+    """What one master session holds on this task, shared by all its partitions here (TF keeps stateful kernels
+    per session): its kernels' per-node state (a random op's generator goes on where another partition, run
+    with other fetches, left it) and its private resources (a queue without ``shared_name``)."""
+
+    def __init__(self, handle, resources):
+        self.handle = handle
+        self.node_state = {}
+        self.resources = resources.for_session(handle)
+
+
 class Worker:
     """Runs partitions for the masters of a cluster; one per server."""
 
@@ -59,7 +71,8 @@ class Worker:
         self.task = task_name(job, index)
         self.address = address
         self.table = StepTable()
-        self.resources = ResourceMgr()
+        self.resources = ResourceMgr()  # shared by every session: variables, queues with a shared_name
+        self._sessions = {}  # session handle -> WorkerSession
         self._graphs = {}
         self._lock = threading.Lock()
         self.incarnation = random.getrandbits(63)
@@ -120,7 +133,8 @@ class Worker:
         spec = device_spec.DeviceSpec.parse(device)
         if spec.task_key != self.task_key:
             raise InvalidArgumentError(None, None, f"partition for {device} was sent to {self.task}")
-        executor = Executor(graph_def, device=device, resources=self.resources)
+        session = self.session(handles.session_of(handle))
+        executor = Executor(graph_def, device=device, resources=session.resources, node_state=session.node_state)
         with self._lock:
             self._graphs.setdefault(handle, executor)
             self.register_count += 1
@@ -163,11 +177,34 @@ class Worker:
         for step_id in self.table.active_steps():
             self.table.abort(step_id, error)
 
-    def cleanup_graph(self, handles):
-        """Forget registered partitions."""
+    def cleanup_graph(self, graph_handles):
+        """Forget registered partitions (their session's state stays until the session closes)."""
         with self._lock:
-            for h in handles:
+            for h in graph_handles:
                 self._graphs.pop(h, None)
+
+    def session(self, handle):
+        """The state of master session ``handle`` here (made on its first partition)."""
+        with self._lock:
+            session = self._sessions.get(handle)
+            if session is None:
+                session = self._sessions[handle] = WorkerSession(handle, self.resources)
+            return session
+
+    def close_session(self, handle):
+        """Forget a closed master session: its partitions, its kernels' state and its private resources (its
+        steps were cancelled by its master)."""
+        with self._lock:
+            session = self._sessions.pop(handle, None)
+            for h in [h for h in self._graphs if handles.session_of(h) == handle]:
+                del self._graphs[h]
+        if session is not None:
+            session.resources.close()
+
+    def sessions(self):
+        """Handles of the sessions that hold state here now (tests check nothing leaks)."""
+        with self._lock:
+            return sorted(self._sessions)
 
     def registered(self):
         """Handles registered now (tests check the cache)."""

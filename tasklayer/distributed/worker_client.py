@@ -39,6 +39,8 @@ class RemoteWorker:
         self._run_graph = unary(ch, SERVICE, "RunGraph", pb.RunGraphRequest, pb.RunGraphResponse)
         self._cleanup = unary(ch, SERVICE, "CleanupGraph", pb.CleanupGraphRequest, pb.CleanupGraphResponse)
         self._abort = unary(ch, SERVICE, "AbortStep", pb.AbortStepRequest, pb.AbortStepResponse)
+        self._delete_session = unary(ch, SERVICE, "DeleteWorkerSession", pb.CloseSessionRequest,
+                                     pb.CloseSessionResponse)
         self._shutdown = unary(ch, SERVICE, "Shutdown", pb.ShutdownRequest, pb.ShutdownResponse)
         # Raw bytes both ways: chunks are decoded by hand (see tensor_stream.py).
         self._background = set()  # fire-and-forget calls: held until done (a dropped call is cancelled)
@@ -101,6 +103,10 @@ class RemoteWorker:
     def cleanup_graph(self, handles):
         """Drop registered partitions; does not wait."""
         self._fire(self._cleanup, pb.CleanupGraphRequest(graph_handle=list(handles)))
+
+    def close_session(self, session_handle):
+        """Tell the task that a master session closed (it drops the session's state); does not wait."""
+        self._fire(self._delete_session, pb.CloseSessionRequest(session_handle=session_handle))
 
     def shutdown(self, timeout=5.0):
         """Ask the task's server to stop."""

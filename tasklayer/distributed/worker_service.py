@@ -108,6 +108,11 @@ class WorkerServicer:
         self.worker.cleanup_graph(request.graph_handle)
         return pb.CleanupGraphResponse()
 
+    def DeleteWorkerSession(self, request, context):
+        """Forget a master session's state here (TF's DeleteWorkerSession; the request is a CloseSessionRequest)."""
+        self.worker.close_session(request.session_handle)
+        return pb.CloseSessionResponse()
+
     def AbortStep(self, request, context):
         self.worker.abort_step(request.step_id, derrors.from_proto(request.error) or OpError(None, None, "aborted"))
         return pb.AbortStepResponse()
@@ -128,5 +133,6 @@ class WorkerServicer:
             "PushTensor": grpc_handlers.stream_unary(self.PushTensor),
             "CleanupGraph": unary(self.CleanupGraph, pb.CleanupGraphRequest),
             "AbortStep": unary(self.AbortStep, pb.AbortStepRequest),
+            "DeleteWorkerSession": unary(self.DeleteWorkerSession, pb.CloseSessionRequest),
             "Shutdown": unary(self.Shutdown, pb.ShutdownRequest),
         })

@@ -33,14 +33,14 @@ import tempfile
 import time
 
 from tasklayer import metrics as metrics_lib
+from tasklayer import summary
 from tasklayer import variables as variables_lib
 from tasklayer.graph import Graph, GraphKeys, get_default_graph
 from tasklayer.ops import control_flow_ops
 from tasklayer.ops.random_ops import set_random_seed
 from tasklayer.train.device_setter import STANDARD_PS_OPS, replica_device_setter
 from tasklayer.training import saver as saver_lib
-from tasklayer.training.basic_hooks import (CheckpointSaverListener, FinalOpsHook, LoggingTensorHook, NanTensorHook,
-                                            StepCounterHook)
+from tasklayer.training.basic_hooks import CheckpointSaverListener, FinalOpsHook, LoggingTensorHook, NanTensorHook
 from tasklayer.training.monitored_session import (CheckpointSaverHook, MonitoredTrainingSession, Scaffold,
                                                   SessionRunHook, StopAtStepHook)
 from tasklayer.estimator.inputs import INPUT_HOOKS
@@ -318,6 +318,7 @@ class Estimator:
         config, graph = self._config, get_default_graph()
         global_step = variables_lib.get_global_step(graph)
         graph.add_to_collection(GraphKeys.LOSSES, spec.loss)
+        summary.scalar("loss", spec.loss)  # as TF's estimator: TensorBoard's loss curve
         worker_hooks = list(worker_hooks) + [NanTensorHook(spec.loss)]
         if config.log_step_count_steps is not None:
             worker_hooks.append(LoggingTensorHook({"loss": spec.loss, "step": global_step},
@@ -342,8 +343,6 @@ class Estimator:
             for listener in saving_listeners:
                 if listener not in saver_hooks[0]._listeners:
                     saver_hooks[0]._listeners.append(listener)
-        if config.log_step_count_steps:  # as TF's MonitoredTrainingSession adds it on the chief
-            chief_hooks.append(StepCounterHook(every_n_steps=config.log_step_count_steps, output_dir=self._model_dir))
         scaffold = self._warm_started(spec.scaffold, checkpoint_path=None)
         loss, any_step = None, False
         with MonitoredTrainingSession(master=config.master, is_chief=config.is_chief,

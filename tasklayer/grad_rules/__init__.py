@@ -8,6 +8,7 @@ Importing this package registers every rule (math_grad: elementwise, matmul, red
 _RULES = {}
 _NOT_DIFFERENTIABLE = set()
 
+
 def register_gradient(op_type):
     """Decorator registering the gradient rule of ``op_type``."""
     def wrap(rule):
@@ -15,9 +16,11 @@ def register_gradient(op_type):
         return rule
     return wrap
 
+
 def not_differentiable(*op_types):
     """Declare op types whose outputs carry no gradient (comparisons, argmax, integer casts...)."""
     _NOT_DIFFERENTIABLE.update(op_types)
+
 
 def get_rule(op_type):
     """The rule of ``op_type``, None for a declared non-differentiable op; LookupError when none is known."""
@@ -26,13 +29,16 @@ def get_rule(op_type):
         raise LookupError(f"No gradient defined for operation type {op_type!r}")
     return rule
 
+
 def is_not_differentiable(op_type):
     """Whether ``op_type`` was declared non-differentiable."""
     return op_type in _NOT_DIFFERENTIABLE
 
+
 def registered():
     """Op types with a gradient rule (sorted)."""
     return sorted(_RULES)
+
 
 from tasklayer.grad_rules import array_grad, math_grad  # noqa: E402,F401 - registers the rules
 
@@ -44,3 +50,12 @@ from tasklayer.grad_rules import nn_grad  # noqa: E402,F401 - registers the rule
 
 # ---- issue 10 (random ops) ----
 from tasklayer.grad_rules import random_grad  # noqa: E402,F401 - declares them not differentiable
+
+# ---- issue 10 (package layers) ----
+from tasklayer.grad_rules import data_flow_grad  # noqa: E402,F401 - declares queue and reader ops not differentiable
+
+# ---- issue 10 (consolidation) ----
+from tasklayer.grad_rules import pooling_grad  # noqa: E402,F401 - registers the rules
+
+# ---- issue 10 (control flow: cond, case, while_loop) ----
+from tasklayer.grad_rules import control_flow_grad  # noqa: E402,F401 - registers the rules

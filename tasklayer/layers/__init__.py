@@ -18,3 +18,9 @@ from tasklayer.layers.normalization import BatchNormalization, batch_normalizati
 from tasklayer.layers.convolutional import Conv2D, Conv2DTranspose, conv2d, conv2d_transpose  # noqa: E402,F401
 from tasklayer.layers.pooling import (AveragePooling2D, MaxPooling2D, average_pooling2d,  # noqa: E402,F401
                                       max_pooling2d)
+
+# ---- issue 10 (consolidation) ----
+from tasklayer.layers.base import Layer  # noqa: E402,F401
+
+# ---- issue 10 (control flow: cond, case, while_loop) ----
+from tasklayer.layers import utils  # noqa: E402,F401 - tf.layers.utils.smart_cond

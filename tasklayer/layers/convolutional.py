@@ -10,11 +10,10 @@
 
 from tasklayer import initializers
 from tasklayer.graph import add_to_collection
+from tasklayer.layers.base import Layer
 from tasklayer.ops import array_ops, math_ops
-from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.ops.conv_ops import conv2d as nn_conv2d
 from tasklayer.ops.conv_ops import conv2d_transpose as nn_conv2d_transpose
-from tasklayer.variable_scope import AUTO_REUSE, get_variable, variable_scope
 
 __all__ = ["Conv2D", "Conv2DTranspose", "Layer2D", "conv2d", "conv2d_transpose", "normalize_data_format",
            "normalize_padding", "normalize_tuple"]
@@ -53,49 +52,14 @@ def normalize_data_format(value):
     return fmt
 
 
-class Layer2D:
-    """What the 2-D layers share: a variable scope named at the first call (``conv2d``, ``conv2d_1``, ...)
-    and reused by later calls, and a check that the inputs are 4-D with the channel count of the first call."""
-
-    default_name = "layer"
+class Layer2D(Layer):
+    """What the 2-D layers share beyond ``Layer``: a ``data_format``, and a check that the inputs are 4-D with
+    the channel count of the first call."""
 
     def __init__(self, data_format, trainable, name, reuse):
+        super().__init__(trainable=trainable, name=name, _reuse=reuse)
         self.data_format = normalize_data_format(data_format)
-        self.trainable = trainable
-        self._name, self._reuse, self._scope = name, reuse, None
         self._channels = None
-
-    @property
-    def name(self):
-        """The layer's name: its scope's last part once called (``conv2d_1``), else the name given."""
-        if self._scope is not None:
-            return self._scope.name.rsplit("/", 1)[-1]
-        return self._name or self.default_name
-
-    @property
-    def built(self):
-        """Whether the layer was called (and made its variables)."""
-        return self._scope is not None
-
-    @property
-    def variables(self):
-        """The layer's variables (none before the first call)."""
-        return []
-
-    @property
-    def trainable_variables(self):
-        """The variables an optimizer updates: all of them unless ``trainable=False``."""
-        return self.variables if self.trainable else []
-
-    @property
-    def weights(self):
-        """Keras's name for ``variables``."""
-        return self.variables
-
-    @property
-    def trainable_weights(self):
-        """Keras's name for ``trainable_variables``."""
-        return self.trainable_variables
 
     @property
     def channel_axis(self):
@@ -107,21 +71,6 @@ class Layer2D:
         """``"NHWC"`` or ``"NCHW"``."""
         return "NCHW" if self.data_format == "channels_first" else "NHWC"
 
-    def __call__(self, inputs):
-        """The layer applied to 4-D ``inputs``."""
-        x = convert_to_tensor(inputs, name="inputs")
-        channels = self._check_input(x)
-        if self._scope is None:
-            reuse = AUTO_REUSE if self._reuse is AUTO_REUSE else (True if self._reuse else None)
-            with variable_scope(self._name, default_name=self.default_name, reuse=reuse) as scope:
-                self._build(channels, x.dtype)
-                self._scope, self._channels = scope, channels
-                return self._call(x)
-        with variable_scope(self._scope, reuse=True):
-            return self._call(x)
-
-    apply = __call__  # TF1's Layer.apply
-
     def _check_input(self, x):
         shape = x.shape
         if shape.ndims is not None and shape.ndims != 4:
@@ -132,13 +81,10 @@ class Layer2D:
             raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected axis "
                              f"{self.channel_axis - 4} of input shape to have value {self._channels} but received "
                              f"input with shape {shape.as_list()}")
-        return channels
 
-    def _build(self, channels, dtype):
-        """Make the variables (inside the layer's scope)."""
-
-    def _call(self, x):
-        raise NotImplementedError
+    def build(self, input_shape):
+        """Note the channel count of the first inputs (None where unknown)."""
+        self._channels = None if input_shape.ndims is None else input_shape.as_list()[self.channel_axis]
 
 
 class _Conv2DBase(Layer2D):
@@ -164,29 +110,25 @@ class _Conv2DBase(Layer2D):
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.kernel = self.bias = None
 
-    @property
-    def variables(self):
-        """``[kernel, bias]`` (bias only with ``use_bias``); empty before the first call."""
-        return [v for v in (self.kernel, self.bias) if v is not None]
-
     def _kernel_shape(self, channels):
         raise NotImplementedError
 
-    def _build(self, channels, dtype):
-        if channels is None:
+    def build(self, input_shape):
+        """Make ``kernel`` and (with ``use_bias``) ``bias`` for the channels of the first inputs."""
+        super().build(input_shape)
+        if self._channels is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
         # No kernel_initializer: the enclosing variable scope's initializer, else glorot_uniform (as TF1's layers).
-        self.kernel = get_variable("kernel", self._kernel_shape(channels), dtype=dtype,
-                                   initializer=self.kernel_initializer,
-                                   regularizer=self.kernel_regularizer, trainable=self.trainable,
-                                   constraint=self.kernel_constraint)
+        self.kernel = self.add_weight("kernel", self._kernel_shape(self._channels),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = get_variable("bias", [self.filters], dtype=dtype,
-                                     initializer=self.bias_initializer or initializers.zeros(),
-                                     regularizer=self.bias_regularizer, trainable=self.trainable,
-                                     constraint=self.bias_constraint)
+            self.bias = self.add_weight("bias", [self.filters],
+                                        initializer=self.bias_initializer or initializers.zeros(),
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
-    def _call(self, x):
+    def call(self, x):
+        """``activation(convolution + bias)``, and the activity regularizer's loss if there is one."""
         out = self._convolve(x)
         if self.bias is not None:
             bias = self.bias if self.data_format == "channels_last" else array_ops.reshape(self.bias,

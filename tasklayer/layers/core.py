@@ -2,24 +2,26 @@
 
 >>> import tasklayer as tf
 >>> with tf.Graph().as_default():
-...     x = tf.placeholder(tf.float32, [None, 4])
-...     h = tf.layers.dense(x, 8, activation=tf.nn.relu, name="hidden")
-...     [v.name for v in tf.trainable_variables()], h.shape.as_list()
-(['hidden/kernel:0', 'hidden/bias:0'], [None, 8])
+...     images = tf.placeholder(tf.float32, [None, 2, 3])
+...     logits = tf.layers.dense(tf.layers.flatten(images), 4, name="logits")
+...     [v.shape.as_list() for v in tf.trainable_variables()], logits.shape.as_list()
+([[6, 4], [4]], [None, 4])
 """
 
 import numpy as np
 
 from tasklayer import dtypes, initializers
 from tasklayer.graph import Tensor
+from tasklayer.layers.base import Layer
 from tasklayer.ops import array_ops, math_ops, nn_impl, static_value
+from tasklayer.layers.utils import smart_cond
 from tasklayer.ops.constant_op import convert_to_tensor
-from tasklayer.variable_scope import AUTO_REUSE, get_variable, variable_scope
+from tasklayer.variable_scope import variable_scope
 
 __all__ = ["Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "static_training"]
 
 
-class Dense:
+class Dense(Layer):
     """A densely connected layer, ``activation(inputs @ kernel + bias)`` over the last axis of ``inputs``; its
     variables ``kernel`` [in, units] (glorot_uniform by default) and ``bias`` [units] (zeros) are made under the
     scope ``name`` (default ``dense``, ``dense_1``, ...) on the first call and shared by later calls.
@@ -33,71 +35,38 @@ class Dense:
     ('out/kernel:0', 'out/bias:0', [5, 7, 3], 2)
     """
 
+    default_name = "dense"
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None,
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, trainable=True, name=None, _reuse=None, **kwargs):
+        super().__init__(trainable=trainable, name=name, _reuse=_reuse, **kwargs)
         self.units = int(units)
         if self.units <= 0:
             raise ValueError(f"dense: units must be positive, got {units}")
-        self.activation, self.use_bias, self.trainable = activation, use_bias, trainable
+        self.activation, self.use_bias = activation, use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
-        self._name, self._reuse, self._scope = name, _reuse, None
         self.kernel = self.bias = None
 
-    @property
-    def name(self):
-        """The layer's name: its variable scope's last part once built (``dense_1``), else the name given."""
-        if self._scope is not None:
-            return self._scope.name.rsplit("/", 1)[-1]
-        return self._name or "dense"
-
-    @property
-    def built(self):
-        """Whether the variables exist (after the first call)."""
-        return self._scope is not None
-
-    @property
-    def variables(self):
-        """``[kernel, bias]`` (bias only with ``use_bias``); empty before the first call."""
-        return [v for v in (self.kernel, self.bias) if v is not None]
-
-    @property
-    def trainable_variables(self):
-        """The variables an optimizer updates: all of them unless ``trainable=False``."""
-        return self.variables if self.trainable else []
-
-    weights, trainable_weights = variables, trainable_variables  # the Keras names TF1 layers also answer to
-
-    def __call__(self, inputs):
-        """The layer applied to ``inputs`` (rank >= 2, last dimension known)."""
-        x = convert_to_tensor(inputs, name="inputs")
+    def _check_input(self, x):
         in_dim = _last_dim(x)
-        if self._scope is None:
-            reuse = AUTO_REUSE if self._reuse is AUTO_REUSE else (True if self._reuse else None)
-            with variable_scope(self._name, default_name="dense", reuse=reuse) as scope:
-                self._build(in_dim, x.dtype)
-                self._scope = scope
-                return self._call(x)
-        if in_dim != self.kernel.shape.as_list()[0]:
+        if self.kernel is not None and in_dim != self.kernel.shape.as_list()[0]:
             raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected axis -1 of "
                              f"input shape to have value {self.kernel.shape.as_list()[0]} but received input with "
                              f"shape {x.shape}")
-        with variable_scope(self._scope, reuse=True):
-            return self._call(x)
 
-    apply = __call__  # TF1's Layer.apply
-
-    def _build(self, in_dim, dtype):
-        self.kernel = get_variable("kernel", [in_dim, self.units], dtype=dtype,
-                                   initializer=self.kernel_initializer or initializers.glorot_uniform(),
-                                   regularizer=self.kernel_regularizer, trainable=self.trainable)
+    def build(self, input_shape):
+        """Make ``kernel`` [in, units] and (with ``use_bias``) ``bias`` [units]."""
+        self.kernel = self.add_weight("kernel", [input_shape.as_list()[-1], self.units],
+                                      initializer=self.kernel_initializer or initializers.glorot_uniform(),
+                                      regularizer=self.kernel_regularizer)
         if self.use_bias:
-            self.bias = get_variable("bias", [self.units], dtype=dtype,
-                                     initializer=self.bias_initializer or initializers.zeros(),
-                                     regularizer=self.bias_regularizer, trainable=self.trainable)
+            self.bias = self.add_weight("bias", [self.units], initializer=self.bias_initializer or initializers.zeros(),
+                                        regularizer=self.bias_regularizer)
 
-    def _call(self, x):
+    def call(self, x):
+        """``activation(x @ kernel + bias)`` over the last axis of ``x``."""
         out = _apply_kernel(x, self.kernel)
         if self.bias is not None:
             out = out + self.bias
@@ -182,11 +151,12 @@ class Dropout:
             training = static_training(training)
             if training is False:
                 return array_ops.identity(x)
-            dropped = nn_impl.dropout(x, noise_shape=self._noise_shape(x), seed=self.seed, rate=self.rate)
-            if training is True:
-                return dropped
-            # No tf.cond yet: both branches are built and a Select picks one (same values as TF's cond).
-            return array_ops.where(training, dropped, x)
+
+            def dropped():
+                return nn_impl.dropout(x, noise_shape=self._noise_shape(x), seed=self.seed, rate=self.rate)
+            # TF's smart_cond: a known ``training`` picks the branch now; a tensor builds a tf.cond, so the mask
+            # is drawn only in steps that train.
+            return smart_cond(training, dropped, lambda: array_ops.identity(x))
 
     apply = __call__
 
@@ -206,7 +176,7 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
 
 
 # ---------------------------------------------------------------- flatten
-class Flatten:
+class Flatten(Layer):
     """Flattens every axis but the first: ``[batch, d1, d2, ...]`` becomes ``[batch, d1 * d2 * ...]``
     (``data_format="channels_first"`` moves the channels last first, as TF does).
 
@@ -216,36 +186,35 @@ class Flatten:
     [None, 12]
     """
 
+    default_name = "flatten"
+
     def __init__(self, data_format="channels_last", name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError(f'The `data_format` argument must be one of "channels_first", "channels_last". '
                              f"Received: {data_format}")
         self.data_format = data_format
-        self._name = name
-        self.name = name or "flatten"
 
-    def __call__(self, inputs):
-        """``inputs`` reshaped to ``[batch, -1]``."""
-        with variable_scope(self._name, default_name="flatten") as scope:
-            self.name = scope.name.rsplit("/", 1)[-1]
-            x = convert_to_tensor(inputs, name="inputs")
-            rank = x.shape.ndims
-            if rank is not None and rank < 1:
-                raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected "
-                                 f"min_ndim=1, found ndim={rank}. Full shape received: {x.shape}")
-            if self.data_format == "channels_first" and rank is not None and rank > 2:
-                x = array_ops.transpose(x, [0] + list(range(2, rank)) + [1])
-            if rank == 1:
-                return array_ops.expand_dims(x, 1)
-            dims = x.shape.as_list() if rank is not None else None
-            batch = dims[0] if dims else None
-            out = array_ops.reshape(x, [batch if batch is not None else array_ops.shape(x)[0], -1])
-            if dims is not None:
-                rest = dims[1:]
-                out.set_shape([batch, int(np.prod(rest)) if None not in rest else None])
-            return out
+    def _check_input(self, x):
+        rank = x.shape.ndims
+        if rank is not None and rank < 1:
+            raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected "
+                             f"min_ndim=1, found ndim={rank}. Full shape received: {x.shape}")
 
-    apply = __call__
+    def call(self, x):
+        """``x`` reshaped to ``[batch, -1]``."""
+        rank = x.shape.ndims
+        if self.data_format == "channels_first" and rank is not None and rank > 2:
+            x = array_ops.transpose(x, [0] + list(range(2, rank)) + [1])
+        if rank == 1:
+            return array_ops.expand_dims(x, 1)
+        dims = x.shape.as_list() if rank is not None else None
+        batch = dims[0] if dims else None
+        out = array_ops.reshape(x, [batch if batch is not None else array_ops.shape(x)[0], -1])
+        if dims is not None:
+            rest = dims[1:]
+            out.set_shape([batch, int(np.prod(rest)) if None not in rest else None])
+        return out
 
 
 def flatten(inputs, name=None, data_format="channels_last"):

@@ -15,15 +15,16 @@ training it normalizes by the moving statistics and updates nothing.
 
 from tasklayer import dtypes, initializers
 from tasklayer.graph import GraphKeys, add_to_collection, colocate_with, name_scope
+from tasklayer.layers.base import Layer
 from tasklayer.layers.core import static_training
 from tasklayer.ops import array_ops, math_ops, nn_impl
+from tasklayer.layers.utils import smart_cond
 from tasklayer.ops.constant_op import convert_to_tensor
-from tasklayer.variable_scope import AUTO_REUSE, get_variable, variable_scope
 
 __all__ = ["BatchNormalization", "batch_normalization"]
 
 
-class BatchNormalization:
+class BatchNormalization(Layer):
     """Batch normalization over ``axis`` (the channel axis, default last): ``gamma * (x - mean) /
     sqrt(variance + epsilon) + beta`` with the batch's statistics in training and the moving ones otherwise.
     Variables ``gamma``, ``beta`` (trainable), ``moving_mean``, ``moving_variance`` are made under the scope
@@ -38,6 +39,8 @@ class BatchNormalization:
     ('bn/moving_mean:0', ['bn/AssignMovingAvg', 'bn/AssignMovingAvg_1'])
     """
 
+    default_name = "batch_normalization"
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer=None, gamma_initializer=None, moving_mean_initializer=None,
                  moving_variance_initializer=None, beta_regularizer=None, gamma_regularizer=None,
@@ -48,50 +51,19 @@ class BatchNormalization:
                            ("adjustment", adjustment)):
             if value:
                 raise NotImplementedError(f"batch_normalization: {arg} is not supported")
+        super().__init__(trainable=trainable, name=name, _reuse=_reuse, **kwargs)
         self.axis = axis
         self.momentum, self.epsilon = float(momentum), float(epsilon)
-        self.center, self.scale, self.fused, self.trainable = center, scale, fused, trainable
+        self.center, self.scale, self.fused = center, scale, fused
         self.beta_initializer = beta_initializer or initializers.zeros()
         self.gamma_initializer = gamma_initializer or initializers.ones()
         self.moving_mean_initializer = moving_mean_initializer or initializers.zeros()
         self.moving_variance_initializer = moving_variance_initializer or initializers.ones()
         self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
-        self._name, self._reuse, self._scope = name, _reuse, None
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
         self.updates = []
 
-    @property
-    def name(self):
-        """The layer's name: its variable scope's last part once built, else the name given."""
-        if self._scope is not None:
-            return self._scope.name.rsplit("/", 1)[-1]
-        return self._name or "batch_normalization"
-
-    @property
-    def built(self):
-        """Whether the variables exist (after the first call)."""
-        return self._scope is not None
-
-    @property
-    def variables(self):
-        """``[gamma, beta, moving_mean, moving_variance]`` (those that exist)."""
-        return [v for v in (self.gamma, self.beta, self.moving_mean, self.moving_variance) if v is not None]
-
-    @property
-    def trainable_variables(self):
-        """``[gamma, beta]`` (those that exist) unless ``trainable=False``."""
-        return [v for v in (self.gamma, self.beta) if v is not None] if self.trainable else []
-
-    @property
-    def non_trainable_variables(self):
-        """The moving statistics (and gamma/beta with ``trainable=False``)."""
-        return [v for v in self.variables if v not in self.trainable_variables]
-
-    weights, trainable_weights, non_trainable_weights = variables, trainable_variables, non_trainable_variables
-
-    def __call__(self, inputs, training=False):
-        """``inputs`` normalized; in training (a Python bool or a bool tensor) also the moving-average updates."""
-        x = convert_to_tensor(inputs, name="inputs")
+    def _check_input(self, x):
         rank = x.shape.ndims
         if rank is None:
             raise ValueError(f"Input has undefined rank: {x.shape}")
@@ -101,16 +73,14 @@ class BatchNormalization:
             raise ValueError(f"Input has undefined `axis` dimension. Received input with shape {x.shape}. "
                              f"Axis value: {self.axis}")
         self._use_fused(rank, axis)  # fused=True on an input it cannot take fails now, as in TF
-        if self._scope is None:
-            reuse = AUTO_REUSE if self._reuse is AUTO_REUSE else (True if self._reuse else None)
-            with variable_scope(self._name, default_name="batch_normalization", reuse=reuse) as scope:
-                self._build(channels, x.dtype)
-                self._scope = scope
-                return self._call(x, axis, training)
-        with variable_scope(self._scope, reuse=True):
-            return self._call(x, axis, training)
 
-    apply = __call__
+    def build(self, input_shape):
+        """Make ``gamma``, ``beta`` and the moving statistics, one value per channel."""
+        self._build(input_shape.as_list()[self._axis(input_shape.ndims)], self.dtype)
+
+    def call(self, x, training=False):
+        """``x`` normalized; in training (a Python bool or a bool tensor) also the moving-average updates."""
+        return self._call(x, self._axis(x.shape.ndims), training)
 
     def _axis(self, rank):
         axis = self.axis
@@ -126,15 +96,15 @@ class BatchNormalization:
         # float16 inputs keep float32 statistics and parameters, as TF's layer does.
         param_dtype = dtypes.float32 if dtype in (dtypes.float16, dtypes.bfloat16) else dtype
         if self.scale:
-            self.gamma = get_variable("gamma", [channels], dtype=param_dtype, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer, trainable=self.trainable)
+            self.gamma = self.add_weight("gamma", [channels], dtype=param_dtype, initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer)
         if self.center:
-            self.beta = get_variable("beta", [channels], dtype=param_dtype, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer, trainable=self.trainable)
-        self.moving_mean = get_variable("moving_mean", [channels], dtype=param_dtype,
-                                        initializer=self.moving_mean_initializer, trainable=False)
-        self.moving_variance = get_variable("moving_variance", [channels], dtype=param_dtype,
-                                            initializer=self.moving_variance_initializer, trainable=False)
+            self.beta = self.add_weight("beta", [channels], dtype=param_dtype, initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer)
+        self.moving_mean = self.add_weight("moving_mean", [channels], dtype=param_dtype,
+                                           initializer=self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", [channels], dtype=param_dtype,
+                                               initializer=self.moving_variance_initializer, trainable=False)
 
     def _use_fused(self, rank, axis):
         possible = rank == 4 and axis in (1, 3)
@@ -171,19 +141,22 @@ class BatchNormalization:
             ones = array_ops.ones([x.shape.as_list()[axis]], dtype=param_dtype)
             gamma = self.gamma if self.gamma is not None else ones
             beta = self.beta if self.beta is not None else array_ops.zeros_like(ones)
-            out, mean, variance = nn_impl.fused_batch_norm(x, gamma, beta, epsilon=self.epsilon,
-                                                           data_format=data_format, is_training=True)
-            if training is not True:
-                inference, _, _ = nn_impl.fused_batch_norm(x, gamma, beta, mean=self.moving_mean,
-                                                           variance=self.moving_variance, epsilon=self.epsilon,
-                                                           data_format=data_format, is_training=False)
-                out = array_ops.where(training, out, inference)
+
+            def train():
+                return tuple(nn_impl.fused_batch_norm(x, gamma, beta, epsilon=self.epsilon, data_format=data_format,
+                                                      is_training=True))
+
+            def infer():
+                out, _, _ = nn_impl.fused_batch_norm(x, gamma, beta, mean=self.moving_mean,
+                                                     variance=self.moving_variance, epsilon=self.epsilon,
+                                                     data_format=data_format, is_training=False)
+                return out, self.moving_mean, self.moving_variance
+            # TF's smart_cond: a tensor ``training`` builds a tf.cond, so only one of the two kernels runs.
+            out, mean, variance = smart_cond(training, train, infer)
         else:
-            mean, variance = nn_impl.moments(_as(x, param_dtype), reduction_axes)
-            if training is not True:
-                # No tf.cond yet: a Select between the batch and the moving statistics gives TF's cond's values.
-                mean = array_ops.where(training, mean, self.moving_mean)
-                variance = array_ops.where(training, variance, self.moving_variance)
+            batch_mean, batch_variance = nn_impl.moments(_as(x, param_dtype), reduction_axes)
+            mean, variance = smart_cond(training, lambda: (batch_mean, batch_variance),
+                                        lambda: (self.moving_mean, self.moving_variance))
             out = normalize(mean, variance)
         self.updates = [self._assign_moving_average(self.moving_mean, mean, training),
                         self._assign_moving_average(self.moving_variance, variance, training)]
@@ -193,13 +166,13 @@ class BatchNormalization:
 
     def _assign_moving_average(self, variable, value, training):
         """``variable -= (variable - value) * (1 - momentum)``; with a bool tensor ``training`` the step is
-        zeroed outside training (a Select standing in for TF's cond: the same values)."""
+        zeroed outside training (a cond, as TF's momentum of 1 outside training)."""
         with name_scope(None, "AssignMovingAvg", [variable, value]) as scope:
             with colocate_with(variable):
                 decay = convert_to_tensor(1.0 - self.momentum, dtype=variable.dtype, name="decay")
                 delta = (variable - _as(value, variable.dtype)) * decay
-                if training is not True:
-                    delta = array_ops.where(training, delta, array_ops.zeros_like(delta))
+                step = delta
+                delta = smart_cond(training, lambda: step, lambda: array_ops.zeros_like(step))
                 return variable.assign_sub(delta, name=scope)
 
 

@@ -9,7 +9,7 @@
 """
 
 from tasklayer.layers.convolutional import Layer2D, normalize_padding, normalize_tuple
-from tasklayer.ops import conv_ops
+from tasklayer.ops import pooling_ops
 
 __all__ = ["AveragePooling2D", "MaxPooling2D", "average_pooling2d", "max_pooling2d"]
 
@@ -23,7 +23,8 @@ class _Pooling2D(Layer2D):
         self.strides = normalize_tuple(strides, 2, "strides")
         self.padding = normalize_padding(padding)
 
-    def _call(self, x):
+    def call(self, x):
+        """``x`` pooled."""
         fmt = self.nn_data_format
         per_dim = (lambda pair: [1, *pair, 1]) if fmt == "NHWC" else (lambda pair: [1, 1, *pair])
         return self.pool_fn(x, ksize=per_dim(self.pool_size), strides=per_dim(self.strides),
@@ -40,7 +41,7 @@ class MaxPooling2D(_Pooling2D):
     """
 
     default_name, op_name = "max_pooling2d", "MaxPool"
-    pool_fn = staticmethod(conv_ops.max_pool)
+    pool_fn = staticmethod(pooling_ops.max_pool)
 
 
 class AveragePooling2D(_Pooling2D):
@@ -53,7 +54,7 @@ class AveragePooling2D(_Pooling2D):
     """
 
     default_name, op_name = "average_pooling2d", "AvgPool"
-    pool_fn = staticmethod(conv_ops.avg_pool)
+    pool_fn = staticmethod(pooling_ops.avg_pool)
 
 
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):

@@ -1,6 +1,6 @@
 """Helpers every ops module uses: operand conversion and dtype checks, op creation, inference rules."""
 
-from tasklayer import dtypes
+from tasklayer import dtypes, shapes
 from tasklayer.graph import Tensor, get_default_graph, name_scope
 from tasklayer.ops.constant_op import convert_to_tensor, is_tensor_like
 
@@ -82,8 +82,6 @@ def infer_same(op):
 
 def infer_broadcast(out_dtype=None):
     """One output: the broadcast shape of all inputs; dtype ``out_dtype`` or input 0's."""
-    from tasklayer import shapes
-
     def infer(op):
         shape = shapes.broadcast(who(op), *(shape_of(t) for t in op.inputs))
         return [(out_dtype or op.inputs[0].dtype, shape)]

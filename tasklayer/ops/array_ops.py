@@ -4,9 +4,10 @@ transpose, expand_dims, squeeze, tile, broadcast_to, concat, stack, unstack, whe
 from tasklayer import dtypes, shapes
 from tasklayer.graph import Tensor, get_default_graph, name_scope
 from tasklayer.op_registry import register_op
-from tasklayer.ops import static_value
-from tasklayer.ops._build import as_int_tensor, check_dtype, infer_same, make_op, shape_of, who
-from tasklayer.ops.constant_op import constant, convert_to_tensor, to_numpy
+from tasklayer.ops import math_ops, static_value
+from tasklayer.ops._build import (as_int_tensor, binary_operands, check_dtype, infer_same, make_op, shape_of,
+                                  who)
+from tasklayer.ops.constant_op import constant, convert_to_tensor, register_autopacking, to_numpy
 from tasklayer.shapes import TensorShape
 
 register_op("Placeholder", lambda op: [(op.get_attr("dtype"), op.get_attr("shape"))])
@@ -231,7 +232,6 @@ def transpose(a, perm=None, name="transpose", conjugate=False):
             if x.shape.ndims is not None:
                 perm = list(reversed(range(x.shape.ndims)))
             else:
-                from tasklayer.ops import math_ops
                 r = rank(x)
                 perm = (r - 1) - math_ops.range(0, r, 1)
         perm_t = as_int_tensor(perm, "perm")
@@ -397,6 +397,9 @@ def stack(values, axis=0, name="stack"):
         return make_op("Pack", tensors, attrs, scope).outputs[0]
 
 
+register_autopacking(stack)  # convert_to_tensor([t, 1.0]) packs with tf.stack
+
+
 def _infer_unpack(op):
     x = op.inputs[0]
     _, piece = shapes.unpack(who(op), shape_of(x), op.get_attr("axis"))
@@ -450,7 +453,6 @@ def where(condition, x=None, y=None, name=None):
     """
     if (x is None) != (y is None):
         raise ValueError("x and y must both be non-None or both be None.")
-    from tasklayer.ops._build import binary_operands
     with name_scope(name, "Where" if x is None else "Select", [condition, x, y]) as scope:
         cond = convert_to_tensor(condition, name="condition")
         check_dtype("Where", "condition", cond, (dtypes.bool_,))

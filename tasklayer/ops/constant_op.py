@@ -11,6 +11,7 @@ from tasklayer.graph import Operation, Tensor, get_default_graph
 from tasklayer.op_registry import register_op
 
 _CONVERSIONS = []  # (base_type, func(value, dtype=None, name=None, as_ref=False) -> Tensor)
+_AUTOPACK = []  # [func(tensors, name) -> Tensor]: how a list holding Tensors becomes one (array_ops's stack)
 
 
 def _infer_const(op):
@@ -33,6 +34,13 @@ def register_tensor_conversion_function(base_type, conversion_func):
     3.0
     """
     _CONVERSIONS.append((base_type, conversion_func))
+
+
+def register_autopacking(pack):
+    """Let ``convert_to_tensor`` turn a list holding Tensors into one Tensor with ``pack(tensors, name=...)``.
+    ``array_ops`` registers ``tf.stack`` when it is imported (as TF's array_ops registers its autopacking
+    conversion), so that this module, below it, needs no array ops."""
+    _AUTOPACK[:] = [pack]
 
 
 def is_tensor_like(value):
@@ -127,9 +135,8 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None):
     if isinstance(value, Operation):
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype={dtype}, name={name})")
     if isinstance(value, (list, tuple)) and _holds_tensor(value):
-        from tasklayer.ops import array_ops
         parts = [convert_to_tensor(v, dtype) for v in value]
-        return array_ops.stack(parts, name=name or "packed")
+        return _AUTOPACK[0](parts, name=name or "packed")
     if dtype is None and preferred_dtype is not None:
         try:
             return constant(value, dtype=preferred_dtype, name=name or "Const")

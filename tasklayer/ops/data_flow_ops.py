@@ -25,7 +25,6 @@ import numpy as np
 from engine import tensor_codec
 from engine.kernels import numpy_queues
 from tasklayer import dtypes as dtypes_lib
-from tasklayer.grad_rules import not_differentiable
 from tasklayer.graph import Tensor, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op
 from tasklayer.ops import array_ops, random_ops, slicing_ops
@@ -94,8 +93,9 @@ for _op in ("QueueDequeueV2", "QueueDequeueManyV2", "QueueDequeueUpToV2"):
     register_op(_op, _infer_dequeue, stateful=True)
 register_op("QueueSizeV2", lambda op: _infer_none(op) or [(dtypes_lib.int32, ())], stateful=True)
 register_op("QueueIsClosedV2", lambda op: _infer_none(op) or [(dtypes_lib.bool_, ())], stateful=True)
-not_differentiable(*QUEUE_OP_TYPES, "QueueEnqueueV2", "QueueEnqueueManyV2", "QueueCloseV2", "QueueDequeueV2",
-                   "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueSizeV2", "QueueIsClosedV2")
+# Every queue op type (tasklayer.grad_rules.data_flow_grad declares them not differentiable).
+QUEUE_USE_OP_TYPES = (*QUEUE_OP_TYPES, "QueueEnqueueV2", "QueueEnqueueManyV2", "QueueCloseV2", "QueueDequeueV2",
+                      "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueSizeV2", "QueueIsClosedV2")
 
 
 # ---------------------------------------------------------------------- argument normalisation (TF's rules)

@@ -12,7 +12,6 @@ names from a queue, e.g. ``tf.train.string_input_producer``), ``tf.decode_csv``,
 
 from engine.kernels import numpy_io
 from tasklayer import dtypes
-from tasklayer.grad_rules import not_differentiable
 from tasklayer.graph import Tensor, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op
 from tasklayer.ops._build import make_op, who
@@ -62,9 +61,9 @@ register_op("WriteFile", lambda op: _string_scalar(op, 0, "filename") or _string
             stateful=True)
 register_op("MatchingFiles", lambda op: [(dtypes.string, (None,))], stateful=True)
 register_op("DecodeCSV", _infer_decode_csv)
-not_differentiable(*numpy_io.READER_OPS, "ReaderReadV2", "ReaderReadUpToV2", "ReaderNumRecordsProducedV2",
-                   "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2", "ReadFile", "WriteFile", "MatchingFiles",
-                   "DecodeCSV")
+# Every op type of this module (tasklayer.grad_rules.data_flow_grad declares them not differentiable).
+IO_OP_TYPES = (*numpy_io.READER_OPS, "ReaderReadV2", "ReaderReadUpToV2", "ReaderNumRecordsProducedV2",
+               "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2", "ReadFile", "WriteFile", "MatchingFiles", "DecodeCSV")
 
 
 class ReaderBase:

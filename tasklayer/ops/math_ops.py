@@ -298,9 +298,8 @@ def add_n(inputs, name=None):
         first = convert_to_tensor(inputs[0])
         tensors = [first] + [convert_to_tensor(v, dtype=first.dtype) for v in inputs[1:]]
         check_dtype("AddN", "inputs", first, dtypes.NUMBERS)
-        if len(tensors) == 1:
-            from tasklayer.ops.array_ops import identity
-            return identity(first, name=scope)
+        if len(tensors) == 1:  # an Identity, as tf.identity makes it (array_ops builds on this module)
+            return make_op("Identity", [first], {"T": first.dtype}, scope).outputs[0]
         return make_op("AddN", tensors, {"N": len(tensors), "T": first.dtype}, scope).outputs[0]
 
 

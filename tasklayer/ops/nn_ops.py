@@ -3,6 +3,7 @@
 from tasklayer import dtypes, shapes
 from tasklayer.graph import name_scope
 from tasklayer.op_registry import register_op
+from tasklayer.ops import array_ops, math_ops, reduction_ops
 from tasklayer.ops._build import check_dtype, infer_same, make_op, shape_of, unary, who
 from tasklayer.ops.constant_op import convert_to_tensor
 
@@ -50,11 +51,10 @@ def _along_last_axis(fn, x, axis, scope):
         return fn(x, scope)
     if rank is None:
         raise ValueError(f"'{scope[:-1]}': axis {axis} needs the rank of the input to be known")
-    from tasklayer.ops.array_ops import transpose
     axis = shapes._axis(f"'{scope[:-1]}'", axis, rank)
     perm = list(range(rank))
     perm[axis], perm[-1] = perm[-1], perm[axis]
-    return transpose(fn(transpose(x, perm), None), perm, name=scope)
+    return array_ops.transpose(fn(array_ops.transpose(x, perm), None), perm, name=scope)
 
 
 def _softmax(op_type, logits, axis, name, dim):
@@ -108,30 +108,28 @@ def _xent(labels, logits, axis, name, stop_labels):
         check_dtype("SoftmaxCrossEntropyWithLogits", "logits", logits, dtypes.FLOATS)
         labels = convert_to_tensor(labels, dtype=logits.dtype, name="labels")
         if stop_labels:
-            from tasklayer.ops.array_ops import stop_gradient
-            labels = stop_gradient(labels, name="labels_stop_gradient")
+            labels = array_ops.stop_gradient(labels, name="labels_stop_gradient")
         rank = logits.shape.ndims
         if rank is None:
             raise ValueError(f"softmax_cross_entropy_with_logits '{scope[:-1]}': logits must have a known rank")
         if rank == 0:
             raise ValueError(f"softmax_cross_entropy_with_logits '{scope[:-1]}': logits must not be a scalar")
         if axis not in (None, -1, rank - 1):
-            from tasklayer.ops.array_ops import transpose
             axis = shapes._axis(f"'{scope[:-1]}'", axis, rank)
             perm = list(range(rank))
             perm[axis], perm[-1] = perm[-1], perm[axis]
-            logits, labels = transpose(logits, perm), transpose(labels, perm)
+            logits, labels = array_ops.transpose(logits, perm), array_ops.transpose(labels, perm)
         if rank == 2:
             return make_op("SoftmaxCrossEntropyWithLogits", [logits, labels], {"T": logits.dtype},
                            scope).outputs[0]
-        from tasklayer.ops.array_ops import reshape, shape
         classes = logits.shape.as_list()[-1]
         flat = [-1, -1 if classes is None else classes]
         if classes is None:
-            flat = [-1, shape(logits)[-1]]
-        cost = make_op("SoftmaxCrossEntropyWithLogits", [reshape(logits, flat), reshape(labels, flat)],
+            flat = [-1, array_ops.shape(logits)[-1]]
+        cost = make_op("SoftmaxCrossEntropyWithLogits",
+                       [array_ops.reshape(logits, flat), array_ops.reshape(labels, flat)],
                        {"T": logits.dtype}, "xent").outputs[0]
-        out = reshape(cost, shape(logits)[:-1], name=scope)
+        out = array_ops.reshape(cost, array_ops.shape(logits)[:-1], name=scope)
         out.set_shape(logits.shape[:-1])
         return out
 
@@ -219,12 +217,11 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
         if rank == 2:
             return make_op("SparseSoftmaxCrossEntropyWithLogits", [logits, labels], attrs, scope).outputs[0]
         # Other ranks: flatten to [examples, classes] like TF1, then give the cost the labels' shape back.
-        from tasklayer.ops.array_ops import reshape, shape
         classes = logits.shape.as_list()[-1]
-        flat_logits = reshape(logits, [-1, shape(logits)[-1] if classes is None else classes])
-        cost = make_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, reshape(labels, [-1])], attrs,
+        flat_logits = array_ops.reshape(logits, [-1, array_ops.shape(logits)[-1] if classes is None else classes])
+        cost = make_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, array_ops.reshape(labels, [-1])], attrs,
                        "xent").outputs[0]
-        out = reshape(cost, shape(labels), name=scope)
+        out = array_ops.reshape(cost, array_ops.shape(labels), name=scope)
         out.set_shape(labels.shape.merge_with(logits.shape[:-1]))
         return out
 
@@ -237,7 +234,6 @@ def l2_loss(t, name=None):
     ...     print(sess.run(tf.nn.l2_loss([1.0, 2.0])))
     2.5
     """
-    from tasklayer.ops import math_ops, reduction_ops  # late, like the other helpers here
     with name_scope(name, "L2Loss", [t]) as scope:
         t = convert_to_tensor(t, name="t")
         check_dtype("L2Loss", "t", t, dtypes.FLOATS)

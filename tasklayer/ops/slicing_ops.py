@@ -5,7 +5,7 @@ import builtins
 from tasklayer import dtypes, shapes
 from tasklayer.graph import Tensor, name_scope
 from tasklayer.op_registry import register_op
-from tasklayer.ops import static_value
+from tasklayer.ops import array_ops, math_ops, static_value
 from tasklayer.ops._build import as_int_tensor, make_op, shape_of, who
 from tasklayer.ops.constant_op import constant, convert_to_tensor
 
@@ -128,9 +128,8 @@ def _check_index(value):
 
 def _pack(values, name):
     if any(isinstance(v, Tensor) for v in values):
-        from tasklayer.ops.array_ops import stack
-        from tasklayer.ops.math_ops import cast
-        return stack([cast(v, dtypes.int32) if isinstance(v, Tensor) else v for v in values], name=name)
+        return array_ops.stack([math_ops.cast(v, dtypes.int32) if isinstance(v, Tensor) else v for v in values],
+                               name=name)
     return constant(values, dtype=dtypes.int32, name=name)
 
 

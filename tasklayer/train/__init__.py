@@ -34,3 +34,8 @@ from tasklayer.training.input import (batch, batch_join, input_producer, limit_e
                                       match_filenames_once, range_input_producer, shuffle_batch,
                                       shuffle_batch_join, slice_input_producer, string_input_producer)
 from tasklayer.training.queue_runner import QueueRunner, add_queue_runner, start_queue_runners  # noqa: E402,F401
+
+# ---- issue 10 (tf.summary in the training loops) ----
+from tasklayer.io import write_graph  # noqa: E402,F401
+from tasklayer.summary import summary_iterator  # noqa: E402,F401
+from tasklayer.training.basic_hooks import SummarySaverHook  # noqa: E402,F401

@@ -1,11 +1,11 @@
 """The standard ``tf.train`` session hooks (TF's ``basic_session_run_hooks``) beside ``StopAtStepHook`` and
 ``CheckpointSaverHook`` (which live with ``MonitoredTrainingSession``): ``LoggingTensorHook``, ``NanTensorHook``,
-``StepCounterHook``, ``FeedFnHook``, ``FinalOpsHook``, ``GlobalStepWaiterHook``, the ``SecondOrStepTimer`` they
-share and ``CheckpointSaverListener``.
+``StepCounterHook``, ``SummarySaverHook``, ``FeedFnHook``, ``FinalOpsHook``, ``GlobalStepWaiterHook``, the
+``SecondOrStepTimer`` they share and ``CheckpointSaverListener``.
 
 Messages go to the ``tensorflow`` logger, at TF's levels (``tf.logging.set_verbosity(tf.logging.INFO)`` shows
-them). Not here yet: ``SummarySaverHook`` and ``ProfilerHook`` (no ``tf.summary``); ``StepCounterHook`` logs
-steps/sec but writes no summary.
+them); summaries go to a ``tf.summary.FileWriter`` (by default the ``FileWriterCache``'s for ``output_dir``).
+Not here yet: ``ProfilerHook``.
 
 >>> import tasklayer as tf
 >>> with tf.Graph().as_default():
@@ -28,10 +28,12 @@ import numpy as np
 from tasklayer import errors
 from tasklayer import variables as variables_lib
 from tasklayer.graph import get_default_graph
-from tasklayer.training.monitored_session import SessionRunArgs, SessionRunHook
+from tasklayer.summary import FileWriterCache, SessionLog, Summary
+from tasklayer.training.session_run_hook import SessionRunArgs, SessionRunHook
 
 __all__ = ["SecondOrStepTimer", "LoggingTensorHook", "NanLossDuringTrainingError", "NanTensorHook",
-           "StepCounterHook", "FeedFnHook", "FinalOpsHook", "GlobalStepWaiterHook", "CheckpointSaverListener"]
+           "StepCounterHook", "SummarySaverHook", "FeedFnHook", "FinalOpsHook", "GlobalStepWaiterHook",
+           "CheckpointSaverListener"]
 
 log = logging.getLogger("tensorflow")
 
@@ -218,8 +220,8 @@ def _global_step_or_fail(hook_name):
 
 class StepCounterHook(SessionRunHook):
     """Logs global steps per second (``global_step/sec: N``) every ``every_n_steps`` steps or ``every_n_secs``
-    seconds. (TF also writes it as a summary to ``output_dir``/``summary_writer``; there is no ``tf.summary`` yet,
-    so those are accepted and unused.)"""
+    seconds, and writes it as a scalar summary of that tag to ``summary_writer`` (or the cached writer of
+    ``output_dir``) when either is given."""
 
     def __init__(self, every_n_steps=100, every_n_secs=None, output_dir=None, summary_writer=None):
         if (every_n_steps is None) == (every_n_secs is None):
@@ -231,11 +233,21 @@ class StepCounterHook(SessionRunHook):
         self.last_steps_per_sec = None  # the rate last logged (not in TF: lets a program or test read it)
 
     def begin(self):
+        if self._summary_writer is None and self._output_dir:
+            self._summary_writer = FileWriterCache.get(self._output_dir)
         self._global_step = _global_step_or_fail("StepCounterHook")
         self._summary_tag = self._global_step.op.name + "/sec"
 
     def before_run(self, run_context):
         return SessionRunArgs(self._global_step)
+
+    def _log_and_record(self, elapsed_steps, elapsed_time, global_step):
+        rate = elapsed_steps / elapsed_time if elapsed_time > 0 else float("inf")
+        self.last_steps_per_sec = rate
+        if self._summary_writer is not None:
+            summary = Summary(value=[Summary.Value(tag=self._summary_tag, simple_value=rate)])
+            self._summary_writer.add_summary(summary, global_step)
+        log.info("%s: %g", self._summary_tag, rate)
 
     def after_run(self, run_context, run_values):
         stale = int(run_values.results)
@@ -244,15 +256,66 @@ class StepCounterHook(SessionRunHook):
             if self._timer.should_trigger_for_step(step):
                 elapsed_time, elapsed_steps = self._timer.update_last_triggered_step(step)
                 if elapsed_time is not None:
-                    rate = elapsed_steps / elapsed_time if elapsed_time > 0 else float("inf")
-                    self.last_steps_per_sec = rate
-                    log.info("%s: %g", self._summary_tag, rate)
+                    self._log_and_record(elapsed_steps, elapsed_time, step)
         if stale == self._last_global_step:
             log.warning("It seems that global step (tf.train.get_global_step) has not been increased. Current "
                         "value (could be stable): %s vs previous value: %s. You could increase the global step by "
                         "passing tf.train.get_global_step() to Optimizer.apply_gradients or Optimizer.minimize.",
                         stale, self._last_global_step)
         self._last_global_step = stale
+
+
+class SummarySaverHook(SessionRunHook):
+    """Runs the summary op every ``save_steps`` steps or ``save_secs`` seconds (and on the first run) and writes
+    what it gives at the global step, to ``summary_writer`` or the cached writer of ``output_dir``; a
+    ``SessionLog.START`` first. The op is ``summary_op`` (a tensor or a list of them) or the ``scaffold``'s
+    (``tf.summary.merge_all()`` by default): exactly one of the two."""
+
+    def __init__(self, save_steps=None, save_secs=None, output_dir=None, summary_writer=None, scaffold=None,
+                 summary_op=None):
+        if (scaffold is None) == (summary_op is None):
+            raise ValueError("Exactly one of scaffold or summary_op must be provided.")
+        self._summary_op, self._scaffold = summary_op, scaffold
+        self._summary_writer, self._output_dir = summary_writer, output_dir
+        self._timer = SecondOrStepTimer(every_secs=save_secs, every_steps=save_steps)
+
+    def begin(self):
+        if self._summary_writer is None and self._output_dir:
+            self._summary_writer = FileWriterCache.get(self._output_dir)
+        self._next_step = None
+        self._global_step = _global_step_or_fail("SummarySaverHook")
+
+    def _get_summary_op(self):
+        """The summary tensors to run, as a list, or None."""
+        summary_op = self._summary_op if self._summary_op is not None else self._scaffold.summary_op
+        if summary_op is None:
+            return None
+        return summary_op if isinstance(summary_op, list) else [summary_op]
+
+    def before_run(self, run_context):
+        self._request_summary = self._next_step is None or self._timer.should_trigger_for_step(self._next_step)
+        requests = {"global_step": self._global_step}
+        if self._request_summary and self._get_summary_op() is not None:
+            requests["summary"] = self._get_summary_op()
+        return SessionRunArgs(requests)
+
+    def after_run(self, run_context, run_values):
+        if not self._summary_writer:
+            return
+        global_step = int(run_values.results["global_step"]) + 1  # the value read may predate this run's step
+        if self._next_step is None or self._request_summary:
+            global_step = int(run_context.session.run(self._global_step))
+        if self._next_step is None:
+            self._summary_writer.add_session_log(SessionLog(status=SessionLog.START), global_step)
+        if self._request_summary:
+            self._timer.update_last_triggered_step(global_step)
+            for summary in run_values.results.get("summary", []):
+                self._summary_writer.add_summary(summary, global_step)
+        self._next_step = global_step + 1
+
+    def end(self, session=None):
+        if self._summary_writer:
+            self._summary_writer.flush()
 
 
 class FeedFnHook(SessionRunHook):

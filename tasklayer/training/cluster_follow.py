@@ -1,5 +1,5 @@
 """Following tasks that moved: under yarnflow a restarted task gets a fresh container and a new port, which the
-other tasks learn from resmgr (``tasklayer.train.cluster_refresh``). ``follow_cluster`` points a running
+other tasks learn from resmgr (``tasklayer.distributed.cluster_refresh``). ``follow_cluster`` points a running
 ``tf.train.Server`` at where every task runs now (``MonitoredTrainingSession(server=...)`` calls it before it
 recreates a session); ``join_following_cluster`` is a ps task's ``server.join()`` that keeps doing so;
 ``wait_for_exit`` lets a chief that stopped the ps tasks end only after they did (the app master stops, with
@@ -20,6 +20,9 @@ import sys
 import threading
 import time
 
+from protos import common_pb2
+from tasklayer.distributed import cluster_refresh
+
 FOLLOW_INTERVAL_S = 1.0
 
 
@@ -28,7 +31,6 @@ def follow_cluster(server, environ=None):
 
     Best effort: outside a yarnflow app, or while resmgr does not answer, the server keeps its spec.
     """
-    from tasklayer.train import cluster_refresh  # late: tasklayer.train imports tasklayer.training
     try:
         moved = cluster_refresh.update_server_cluster(server, cluster_refresh.current_cluster(environ))
     except ValueError:
@@ -60,8 +62,6 @@ def join_following_cluster(server, timeout=None, interval=FOLLOW_INTERVAL_S, env
 def wait_for_exit(tasks, timeout=10.0, environ=None):
     """Wait until the latest attempt of each ``(job, index)`` of this app has ended (its container is
     complete, as resmgr reports it); the tasks still running after ``timeout`` s. Outside an app: [] at once."""
-    from protos import common_pb2
-    from tasklayer.train import cluster_refresh
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -21,10 +21,14 @@ import time
 from tasklayer import errors
 from tasklayer import session as session_lib
 from tasklayer import variables as variables_lib
-from tasklayer.graph import get_default_graph
-from tasklayer.training import saver as saver_lib
+from tasklayer.graph import GraphKeys, get_default_graph
+from tasklayer.summary import merge_all
+from tasklayer.training import cluster_follow, saver as saver_lib
+from tasklayer.training.basic_hooks import StepCounterHook, SummarySaverHook
 from tasklayer.training.coordinator import Coordinator
 from tasklayer.training.session_manager import SessionManager, checkpoint_step
+from tasklayer.training.session_run_hook import (SessionRunArgs, SessionRunContext, SessionRunHook,  # noqa: F401
+                                                 SessionRunValues)
 
 __all__ = ["MonitoredTrainingSession", "Scaffold", "SessionRunHook", "SessionRunArgs", "SessionRunContext",
            "SessionRunValues", "StopAtStepHook", "CheckpointSaverHook"]
@@ -41,58 +45,6 @@ def is_recoverable(error):
     if isinstance(error, errors.NotFoundError):
         return "is not registered" in str(error)
     return isinstance(error, RECOVERABLE_ERRORS)
-
-
-# ---------------------------------------------------------------------- hooks
-class SessionRunArgs:
-    """What a hook adds to a ``run``: ``fetches`` (any structure ``Session.run`` takes) and ``feed_dict``."""
-
-    def __init__(self, fetches, feed_dict=None, options=None):
-        self.fetches, self.feed_dict, self.options = fetches, feed_dict, options
-
-
-class SessionRunValues:
-    """What a hook's fetches returned (``results``)."""
-
-    def __init__(self, results, options=None, run_metadata=None):
-        self.results, self.options, self.run_metadata = results, options, run_metadata
-
-
-class SessionRunContext:
-    """The ``run`` a hook sees: the original fetches, the raw session, and ``request_stop``."""
-
-    def __init__(self, original_args, session):
-        self.original_args, self.session = original_args, session
-        self._stop_requested = False
-
-    def request_stop(self):
-        """Ask the monitored session to stop: ``should_stop()`` becomes True after this run."""
-        self._stop_requested = True
-
-    @property
-    def stop_requested(self):
-        """Whether a hook asked to stop."""
-        return self._stop_requested
-
-
-class SessionRunHook:
-    """Base class of hooks: every method is a no-op unless overridden."""
-
-    def begin(self):
-        """Called once before the session is created (the graph may still be changed)."""
-
-    def after_create_session(self, session, coord):
-        """Called when a session is ready (initialized or restored)."""
-
-    def before_run(self, run_context):
-        """A ``SessionRunArgs`` to add to this run, or None."""
-        return None
-
-    def after_run(self, run_context, run_values):
-        """Called with the results of the fetches ``before_run`` asked for."""
-
-    def end(self, session):
-        """Called when the monitored session closes normally."""
 
 
 class StopAtStepHook(SessionRunHook):
@@ -230,6 +182,22 @@ def _report_all_uninitialized():
                                                         variables_lib.local_variables())
 
 
+def _default_summary_op():
+    """TF's default summary op: the graph's ``summary_op`` (there must be at most one), else
+    ``tf.summary.merge_all()`` (None when there is no summary), which is then kept in that collection."""
+    graph = get_default_graph()
+    found = graph.get_collection(GraphKeys.SUMMARY_OP)
+    if len(found) > 1:
+        raise RuntimeError('More than one item in the collection "summary_op". Please indicate which one to use by '
+                           'passing it to the tf.Scaffold constructor as:  tf.Scaffold(summary_op=item to use)')
+    if found:
+        return found[0]
+    summary_op = merge_all()
+    if summary_op is not None:
+        graph.add_to_collection(GraphKeys.SUMMARY_OP, summary_op)
+    return summary_op
+
+
 def _default_local_init_op():
     """TF's default local init op: the local variables' initializers (metrics' counters, epoch counters)."""
     return variables_lib.local_variables_initializer()
@@ -238,8 +206,9 @@ def _default_local_init_op():
 class Scaffold:
     """The ops a monitored session needs: ``init_op``, ``ready_op`` (uninitialized variables),
     ``local_init_op`` with ``ready_for_local_init_op`` (run in every new session once the global variables are
-    there) and ``saver``; missing ones are built once per graph by ``finalize``. ``init_fn(scaffold, sess)`` runs
-    after ``init_op`` when the chief initializes (not when it restores)."""
+    there), ``saver`` and ``summary_op`` (``tf.summary.merge_all()``); missing ones are built once per graph by
+    ``finalize``. ``init_fn(scaffold, sess)`` runs after ``init_op`` when the chief initializes (not when it
+    restores)."""
 
     def __init__(self, init_op=None, init_feed_dict=None, init_fn=None, ready_op=None,
                  ready_for_local_init_op=None, local_init_op=None, summary_op=None, saver=None,
@@ -276,6 +245,8 @@ class Scaffold:
             self._local_init_op = _cached(_LOCAL_INIT_OP, _default_local_init_op)
         if self._saver is None:
             self._saver = _default_saver()
+        if self.summary_op is None:
+            self.summary_op = _default_summary_op()
         return self
 
     @property
@@ -369,13 +340,39 @@ class _RecoverableSession:
 
 
 # ---------------------------------------------------------------------- the session
+USE_DEFAULT = object()  # an argument left out (TF's marker: None means "off" for the summary intervals)
+
+
+def _summary_hooks(summary_dir, scaffold, save_summaries_steps, save_summaries_secs, log_step_count_steps):
+    """The chief's summary hooks, as TF's MonitoredTrainingSession adds them: a StepCounterHook and a
+    SummarySaverHook writing to ``summary_dir`` (none without one)."""
+    if save_summaries_steps is USE_DEFAULT and save_summaries_secs is USE_DEFAULT:
+        save_summaries_steps, save_summaries_secs = 100, None
+    elif save_summaries_secs is USE_DEFAULT:
+        save_summaries_secs = None
+    elif save_summaries_steps is USE_DEFAULT:
+        save_summaries_steps = None
+    if not summary_dir:
+        return []
+    hooks = []
+    if log_step_count_steps and log_step_count_steps > 0:
+        hooks.append(StepCounterHook(output_dir=summary_dir, every_n_steps=log_step_count_steps))
+    if (save_summaries_steps or 0) > 0 or (save_summaries_secs or 0) > 0:
+        hooks.append(SummarySaverHook(scaffold=scaffold, save_steps=save_summaries_steps,
+                                      save_secs=save_summaries_secs, output_dir=summary_dir))
+    return hooks
+
+
 class MonitoredTrainingSession:
     """A training session for one task of a between-graph replicated job (TF1's ``MonitoredTrainingSession``).
 
     The chief (``is_chief=True``) restores the latest checkpoint of ``checkpoint_dir`` (the newest older one
     that restores cleanly when it is corrupt; initializing the variables when there is none), saves a
     checkpoint every ``save_checkpoint_steps`` global steps (or ``save_checkpoint_secs``; 600 s when neither is
-    given) and when it closes. Other tasks wait (polling) until the variables are initialized. Every new session
+    given) and when it closes. It also writes summaries for TensorBoard to ``summary_dir`` (default
+    ``checkpoint_dir``): the scaffold's summary op (``tf.summary.merge_all()``) every ``save_summaries_steps``
+    (100 when neither it nor ``save_summaries_secs`` is given) and ``global_step/sec`` every
+    ``log_step_count_steps``. Other tasks wait (polling) until the variables are initialized. Every new session
     runs the scaffold's local init op (the local variables: metrics, epoch counters) and starts the graph's queue
     runners under a ``tf.train.Coordinator``, which the hooks get in ``after_create_session``; the runners stop
     when the session closes or is replaced. Restoring, initializing and waiting go through
@@ -391,8 +388,8 @@ class MonitoredTrainingSession:
     """
 
     def __init__(self, master="", is_chief=True, checkpoint_dir=None, scaffold=None, hooks=None,
-                 chief_only_hooks=None, save_checkpoint_secs=None, save_summaries_steps=None,
-                 save_summaries_secs=None, config=None, stop_grace_period_secs=120, log_step_count_steps=None,
+                 chief_only_hooks=None, save_checkpoint_secs=None, save_summaries_steps=USE_DEFAULT,
+                 save_summaries_secs=USE_DEFAULT, config=None, stop_grace_period_secs=120, log_step_count_steps=100,
                  max_wait_secs=7200, save_checkpoint_steps=None, summary_dir=None, recovery_wait_secs=0.5,
                  server=None):
         self._master, self._config, self._server = master, config, server
@@ -404,6 +401,8 @@ class MonitoredTrainingSession:
         self._hooks = list(hooks or [])
         if self._is_chief:
             self._hooks += list(chief_only_hooks or [])
+            self._hooks += _summary_hooks(summary_dir or checkpoint_dir, self._scaffold, save_summaries_steps,
+                                          save_summaries_secs, log_step_count_steps)
             if checkpoint_dir:
                 if save_checkpoint_steps is None and save_checkpoint_secs is None:
                     save_checkpoint_secs = DEFAULT_SAVE_SECS
@@ -433,7 +432,6 @@ class MonitoredTrainingSession:
         deadline = time.monotonic() + self._max_wait_secs
         while True:
             if self._server is not None:
-                from tasklayer.training import cluster_follow  # late: it imports tasklayer.train
                 cluster_follow.follow_cluster(self._server)
             sess = session_lib.Session(self._master, graph=self._graph, config=self._config)
             try:

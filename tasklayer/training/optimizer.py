@@ -8,8 +8,9 @@ op per variable in ``_apply_dense``. Slots are variables placed beside their var
 from tasklayer import dtypes, initializers, variables as variables_lib
 from tasklayer.gradients import gradients
 from tasklayer.graph import GraphKeys, colocate_with, control_dependencies, get_default_graph, name_scope
-from tasklayer.ops import array_ops, control_flow_ops
+from tasklayer.ops import array_ops, control_flow_ops, math_ops
 from tasklayer.ops.constant_op import convert_to_tensor
+from tasklayer.variable_scope import _ExactName
 
 
 class Optimizer:
@@ -132,7 +133,6 @@ class Optimizer:
         return slots[var]
 
     def _make_beside(self, var, full_name, initial_value, dtype=None):
-        from tasklayer.variable_scope import _ExactName
         graph = var.graph
         with graph.as_default(), graph.name_scope(None), colocate_with(var.op, ignore_existing=True):
             return variables_lib.Variable(initial_value, trainable=False, name=_ExactName(_unique(graph, full_name)),
@@ -157,7 +157,6 @@ def hyper(value, dtype, name):
     cast, as TF1's optimizers do, so float64 variables see the same (float32-rounded) rates as in TF."""
     t = value.value() if isinstance(value, variables_lib.Variable) else convert_to_tensor(value, name=name)
     if t.dtype != dtype:
-        from tasklayer.ops import math_ops
         t = math_ops.cast(t, dtype)
     return t
 

@@ -1,14 +1,14 @@
 """``tf.train.Supervisor``: TF 1.0-1.4's training helper (a ``Coordinator``, a ``Saver`` and a
 ``SessionManager``), as distributed programs such as ``mnist_replica.py`` use it.
 
-The chief (``is_chief=True``) restores the newest checkpoint of ``logdir`` or else runs ``init_op``, then saves a
-checkpoint every ``save_model_secs`` on a thread (the standard services); the other tasks wait until
-``ready_op`` reports every variable initialized. ``managed_session`` wraps it all in a ``with`` block that stops
-the threads at the end; an ``OutOfRangeError`` (the input is exhausted) ends it cleanly, any other error is
-re-raised after the threads stopped. The graph is finalized by the constructor, as TF does.
-
-Not here yet: summaries (there is no ``tf.summary``): ``summary_op`` defaults to None, no summary writer is made
-for ``logdir`` (one passed as ``summary_writer`` is used by ``summary_computed``), and no summary threads run.
+The chief (``is_chief=True``) restores the newest checkpoint of ``logdir`` or else runs ``init_op``, writes the
+graph to ``logdir`` (``graph.pbtxt`` and, for TensorBoard, an events file), then runs the standard services on
+threads: a checkpoint every ``save_model_secs``, and every ``save_summaries_secs`` the summary op
+(``tf.summary.merge_all()`` by default) and ``global_step/sec``, written by a ``tf.summary.FileWriter`` for
+``logdir``. The other tasks wait until ``ready_op`` reports every variable initialized. ``managed_session``
+wraps it all in a ``with`` block that stops the threads at the end; an ``OutOfRangeError`` (the input is
+exhausted) ends it cleanly, any other error is re-raised after the threads stopped. The graph is finalized by
+the constructor, as TF does.
 
 >>> import tasklayer as tf, tempfile
 >>> logdir = tempfile.mkdtemp()
@@ -31,11 +31,13 @@ for ``logdir`` (one passed as ``summary_writer`` is used by ``summary_computed``
 import contextlib
 import logging
 import os
+import time
 
-from tasklayer import dtypes
+from tasklayer import dtypes, io
 from tasklayer import variables as variables_lib
 from tasklayer.graph import GraphKeys, get_default_graph
 from tasklayer.ops import control_flow_ops
+from tasklayer.summary import FileWriter, SessionLog, Summary, merge_all
 from tasklayer.training import saver as saver_lib
 from tasklayer.training.coordinator import Coordinator, LooperThread
 from tasklayer.training.session_manager import SessionManager
@@ -67,7 +69,7 @@ class Supervisor:
             self._init_init_op(init_op, init_feed_dict)
             self._init_local_init_op(local_init_op)
             self._init_saver(saver)
-            self._summary_op = self._first_in(SUMMARY_OP) if summary_op is Supervisor.USE_DEFAULT else summary_op
+            self._init_summary_op(summary_op)
             self._init_global_step(global_step)
         self._is_chief = is_chief
         self._coord = Coordinator()
@@ -82,8 +84,11 @@ class Supervisor:
             self._save_summaries_secs, self._save_model_secs = save_summaries_secs, save_model_secs
             if logdir:
                 self._save_path = os.path.join(logdir, checkpoint_basename)
-            # No tf.summary yet: no FileWriter is made for logdir; a writer passed in is used.
-            self._summary_writer = None if summary_writer is Supervisor.USE_DEFAULT else summary_writer
+            if summary_writer is Supervisor.USE_DEFAULT:
+                self._summary_writer = FileWriter(logdir) if logdir else None
+            else:
+                self._summary_writer = summary_writer
+        self._graph_added_to_summary = False
         if session_manager is None:
             session_manager = SessionManager(local_init_op=self._local_init_op, ready_op=self._ready_op,
                                              ready_for_local_init_op=self._ready_for_local_init_op, graph=graph,
@@ -137,6 +142,15 @@ class Supervisor:
                 self._graph.add_to_collection(GraphKeys.SAVERS, saver)
         self._saver = saver
 
+    def _init_summary_op(self, summary_op):
+        if summary_op is Supervisor.USE_DEFAULT:
+            summary_op = self._first_in(SUMMARY_OP)
+            if summary_op is None:
+                summary_op = merge_all()
+                if summary_op is not None:
+                    self._graph.add_to_collection(SUMMARY_OP, summary_op)
+        self._summary_op = summary_op
+
     def _init_global_step(self, global_step):
         if global_step is Supervisor.USE_DEFAULT:
             global_step = self._first_in(GraphKeys.GLOBAL_STEP)
@@ -174,8 +188,8 @@ class Supervisor:
     ready_op = property(lambda self: self._ready_op, doc="The report of the variables not initialized yet.")
     ready_for_local_init_op = property(lambda self: self._ready_for_local_init_op,
                                        doc="What must be initialized before local_init_op runs.")
-    summary_writer = property(lambda self: self._summary_writer, doc="The summary writer (None: no tf.summary).")
-    summary_op = property(lambda self: self._summary_op, doc="The summary op (None by default).")
+    summary_writer = property(lambda self: self._summary_writer, doc="The chief's FileWriter for logdir, or None.")
+    summary_op = property(lambda self: self._summary_op, doc="The summary op (merge_all's), or None.")
     save_summaries_secs = property(lambda self: self._save_summaries_secs, doc="Seconds between summaries.")
     global_step = property(lambda self: self._global_step, doc="The global step tensor, or None.")
     saver = property(lambda self: self._saver, doc="The Saver of the checkpoints.")
@@ -193,6 +207,7 @@ class Supervisor:
                 master, init_op=self._init_op, saver=self._saver, checkpoint_dir=self._logdir,
                 wait_for_checkpoint=wait_for_checkpoint, max_wait_secs=max_wait_secs, config=config,
                 init_feed_dict=self._init_feed_dict, init_fn=self._init_fn)
+            self._write_graph()
             if start_standard_services:
                 log.info("Starting standard services.")
                 self.start_standard_services(sess)
@@ -224,15 +239,33 @@ class Supervisor:
                     except Exception:  # noqa: BLE001 - the cluster may be gone already
                         pass
 
+    def _write_graph(self):
+        """The chief writes the graph to ``logdir/graph.pbtxt`` and, once, to the summary writer."""
+        if self._logdir:
+            io.write_graph(self._graph.as_graph_def(), self._logdir, "graph.pbtxt")
+        if self._summary_writer and not self._graph_added_to_summary:
+            self._summary_writer.add_graph(self._graph)
+            self._graph_added_to_summary = True
+
     def start_standard_services(self, sess):
-        """Start the chief's threads: a checkpoint every ``save_model_secs`` (summaries need tf.summary)."""
+        """Start the chief's threads: a checkpoint every ``save_model_secs``, and the summary op and
+        ``global_step/sec`` every ``save_summaries_secs`` (after a ``SessionLog.START`` at the current step)."""
         if not self._is_chief:
             raise RuntimeError("Only chief supervisor can start standard services. Because only chief supervisors "
                                "can write events.")
         if not self._logdir:
             log.warning("Standard services need a 'logdir' passed to the SessionManager")
             return None
+        if self._global_step is not None and self._summary_writer:
+            # Only with a step: TensorBoard drops the events after a START's step, from a run that restarted.
+            self._summary_writer.add_session_log(SessionLog(status=SessionLog.START),
+                                                 int(sess.run(self._global_step)))
         threads = []
+        if self._save_summaries_secs and self._summary_writer:
+            if self._summary_op is not None:
+                threads.append(_SummaryThread(self, sess))
+            if self._global_step is not None:
+                threads.append(_StepCounterThread(self, sess))
         if self._saver and self._save_model_secs:
             threads.append(_CheckpointThread(self, sess))
         for thread in threads:
@@ -262,9 +295,12 @@ class Supervisor:
             self._coord.join(threads, stop_grace_period_secs=self._stop_grace_secs,
                              ignore_live_threads=ignore_live_threads)
         finally:
-            if close_summary_writer and self._summary_writer is not None and \
-                    hasattr(self._summary_writer, "close"):
+            # The writer closes last, in case a thread was still using it.
+            if close_summary_writer and self._summary_writer:
+                # No step: the session may have ended already.
+                self._summary_writer.add_session_log(SessionLog(status=SessionLog.STOP))
                 self._summary_writer.close()
+                self._graph_added_to_summary = False
 
     def request_stop(self, ex=None):
         """Ask the threads (and the training loop, through ``should_stop``) to stop."""
@@ -283,12 +319,14 @@ class Supervisor:
         self._coord.wait_for_stop()
 
     def summary_computed(self, sess, summary, global_step=None):
-        """Give ``summary`` to the summary writer (RuntimeError without one: there is no tf.summary yet)."""
+        """Write ``summary`` (what a summary op gave) at ``global_step`` (default: the current global step);
+        RuntimeError without a summary writer (not the chief, or no logdir)."""
         if not self._summary_writer:
             raise RuntimeError("Writing a summary requires a summary writer.")
         if global_step is None and self._global_step is not None:
             global_step = int(sess.run(self._global_step))
-        self._summary_writer.add_summary(summary, global_step)
+        if global_step is not None:
+            self._summary_writer.add_summary(summary, global_step)
 
 
 class _CheckpointThread(LooperThread):
@@ -301,6 +339,57 @@ class _CheckpointThread(LooperThread):
     def run_loop(self):
         log.info("Saving checkpoint to path %s", self._sv.save_path)
         self._sv.saver.save(self._sess, self._sv.save_path, global_step=self._sv.global_step)
+        if self._sv.summary_writer and self._sv.global_step is not None:
+            step = int(self._sess.run(self._sv.global_step))
+            self._sv.summary_writer.add_session_log(
+                SessionLog(status=SessionLog.CHECKPOINT, checkpoint_path=self._sv.save_path), step)
+
+
+class _SummaryThread(LooperThread):
+    """The chief's summaries: the summary op's value every ``save_summaries_secs`` (the first when it starts),
+    written at the global step."""
+
+    def __init__(self, sv, sess):
+        super().__init__(sv.coord, sv.save_summaries_secs)
+        self._sv, self._sess = sv, sess
+
+    def run_loop(self):
+        if self._sv.global_step is not None:
+            summary, step = self._sess.run([self._sv.summary_op, self._sv.global_step])
+            step = int(step)
+        else:
+            summary, step = self._sess.run(self._sv.summary_op), None
+        if self._sv.summary_writer:
+            log.info("Recording summary at step %s.", step)
+            self._sv.summary_writer.add_summary(summary, step)
+
+
+class _StepCounterThread(LooperThread):
+    """The chief's training speed: ``global_step/sec`` over each ``save_summaries_secs``, as a scalar summary."""
+
+    def __init__(self, sv, sess):
+        super().__init__(sv.coord, sv.save_summaries_secs)
+        self._sv, self._sess = sv, sess
+        self._summary_tag = f"{sv.global_step.op.name}/sec"
+        self._last_time, self._last_step = 0.0, 0
+        self._logged = 0
+
+    def start_loop(self):
+        self._last_time = time.time()
+        self._last_step = int(self._sess.run(self._sv.global_step))
+
+    def run_loop(self):
+        step = int(self._sess.run(self._sv.global_step))
+        added, self._last_step = step - self._last_step, step
+        now = time.time()
+        elapsed, self._last_time = now - self._last_time, now
+        rate = added / elapsed if elapsed > 0 else float("inf")
+        if self._sv.summary_writer:
+            summary = Summary(value=[Summary.Value(tag=self._summary_tag, simple_value=rate)])
+            self._sv.summary_writer.add_summary(summary, step)
+        if self._logged < 10:  # as TF: the first ten only
+            self._logged += 1
+            log.info("%s: %g", self._summary_tag, rate)
 
 
 # TF's CamelCase aliases.

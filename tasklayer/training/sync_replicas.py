@@ -43,6 +43,7 @@ import numpy as np
 
 from engine.kernels import numpy_accumulators  # noqa: F401 - registers the engine's op defs and kernels
 from tasklayer import dtypes, state_ops, variables as variables_lib
+from tasklayer.errors import CancelledError, DeadlineExceededError
 from tasklayer.graph import GraphKeys, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op
 from tasklayer.ops import array_ops, control_flow_ops, math_ops
@@ -365,7 +366,6 @@ class SyncQueueRunner:
                 return
 
     def _loop(self, session, coord=None):
-        from tasklayer.errors import CancelledError, DeadlineExceededError
         options = {"timeout_in_ms": int(self.poll_seconds * 1000)}
         while not self._stop.is_set():
             try:
