@@ -1,7 +1,8 @@
 """The op cases of ``tests/op_cases`` run on tasklayer and on TensorFlow itself, compared value by value.
 
 The suite checks every case against numpy; this script (outside the suite: TensorFlow is not a test
-dependency) checks the same cases against TensorFlow's ``compat.v1`` graph mode, when it is importable.
+dependency) checks the same cases against TensorFlow's ``compat.v1`` with all of TF 1.x's behaviour (ref variables,
+control flow v1), when it is importable; ``tf.layers`` cases need ``tf_keras`` beside it.
 Random cases compare nothing bitwise: their ``check`` runs on TensorFlow's values too, which tests the check.
 
     python bench/tf_reference.py [--only SUBSTRING] [--verbose]
@@ -46,7 +47,7 @@ def main(argv=None):
     p.add_argument("--verbose", action="store_true", help="print the traceback of every error")
     args = p.parse_args(argv)
     cases = [c for c in op_cases.all_cases() if args.only in c.name]
-    tf1 = import_tensorflow()
+    tf1 = import_tensorflow(v1_behavior=True)
     print(f"{'case':<48} {'vs TensorFlow':<14} detail")
     if tf1 is None:
         for c in cases:
