@@ -115,6 +115,7 @@ class Executor:
         # Per-node kernel state (random generators) that outlives plans and runs; a session passes one dict to
         # all its executors of a graph, so that state lives as long as the session (TF's per-session kernels).
         self._node_state = {} if node_state is None else node_state
+        self.functions = FunctionLibrary(resources)
         self._plans = {}
         self._lock = threading.Lock()
         self._heavy = {}  # node name -> learned: worth running beside others
@@ -138,7 +139,7 @@ class Executor:
                 plan = self._plans.get(key)
                 if plan is None:
                     plan = compile_plan(self._nodes, self._order, fetches, feeds, targets, self.device,
-                                        self.resources, self._node_state)
+                                        self.resources, self._node_state, self.functions)
                     self._plans[key] = plan
         return plan
 
@@ -297,6 +298,21 @@ class Executor:
                 store(i, result)
             except ValueError as e:
                 raise step_error(plan, i, vals, e) from None
+
+
+class FunctionLibrary:
+    """Runs the function graphs of an executor's ops (TF's FunctionLibraryRuntime), as ``KernelEnv.functions``:
+    ``instantiate(graph_def)`` gives an ``Executor`` of that graph on the same resources, so a tf.data map
+    function reads the variables, queues and iterators of the process that runs its dataset."""
+
+    __slots__ = ("resources",)
+
+    def __init__(self, resources=None):
+        self.resources = resources
+
+    def instantiate(self, graph_def):
+        """A runner of ``graph_def``: ``run(feeds=None, fetches=())`` gives the fetched arrays (on CPU)."""
+        return Executor(graph_def, resources=self.resources)
 
 
 def _unknown_op(node):

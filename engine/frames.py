@@ -24,7 +24,7 @@ import dataclasses
 
 from engine import graph_util
 from engine.errors import InvalidArgumentError
-from engine.kernels.numpy_control_flow import CONTROL_FLOW_OPS, ENTER_OPS, EXIT_OPS, MERGE_OPS, NEXT_ITERATION_OPS
+from engine.op_constants import CONTROL_FLOW_OPS, ENTER_OPS, EXIT_OPS, MERGE_OPS, NEXT_ITERATION_OPS
 
 NORMAL, MERGE, SEND, RECV, LOOP, TRIGGER = range(6)
 _TRANSFER = {"_Send": SEND, "_Recv": RECV}

@@ -1,6 +1,13 @@
 """What the engine knows about each op type without running it: output dtypes, statefulness, commutativity.
 
-Later issues add their ops with ``register_op`` (e.g. variables, which are stateful).
+The core ops are declared here; every other op is declared by its kernel module with ``register_op`` (e.g.
+variables, which are stateful), beside its kernels. Those are found by asking: the first time ``lookup``,
+``is_known``, ``is_stateful`` or ``output_dtypes`` meets an op type it does not know, it has the kernel
+backends loaded (the kernel registry, ``engine.kernels.registry``, sets the loader with ``set_loader`` when it is
+imported, and the ``engine`` package imports it), so no module imports a backend file for its op definitions.
+
+>>> is_known("IteratorGetNext")  # declared by a tf.data kernel module, found when first asked for
+True
 """
 
 import dataclasses
@@ -25,6 +32,7 @@ class OpDef:
 
 
 _OPS = {}
+_loader = None  # imports the kernel backends, which declare their ops (see ``set_loader``)
 
 
 def register_op(name, outputs, *, stateful=False, commutative=False, blocking=False, inputs=None, ref_inputs=(),
@@ -64,22 +72,41 @@ def _attr_type(node, attr):
     return get_attr(node, attr, None)
 
 
+def set_loader(load):
+    """Have ``load()`` import the kernel backends when an op type is not known yet (the kernel registry sets it;
+    ``load`` must be idempotent and cheap once done)."""
+    global _loader
+    _loader = load
+
+
+def _find(op_type):
+    """The ``OpDef`` of ``op_type`` or None, loading the backends first if it is not known yet."""
+    od = _OPS.get(op_type)
+    if od is None and _loader is not None:
+        _loader()
+        od = _OPS.get(op_type)
+    return od
+
+
 def lookup(op_type):
     """The ``OpDef`` of an op type; NotFoundError naming it if unknown."""
     try:
         return _OPS[op_type]
     except KeyError:
-        raise NotFoundError(None, None, f"op type {op_type!r} is not registered", op_type=op_type) from None
+        od = _find(op_type)
+    if od is None:
+        raise NotFoundError(None, None, f"op type {op_type!r} is not registered", op_type=op_type)
+    return od
 
 
 def is_known(op_type):
     """Whether an op type is registered."""
-    return op_type in _OPS
+    return op_type in _OPS or _find(op_type) is not None
 
 
 def is_stateful(op_type):
     """Whether an op must never be folded or merged (unknown ops count as stateful, to be safe)."""
-    od = _OPS.get(op_type)
+    od = _find(op_type)
     return True if od is None else od.stateful
 
 

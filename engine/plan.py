@@ -13,7 +13,7 @@ from engine.errors import InvalidArgumentError, OpError, kernel_error
 from engine.kernels import registry
 from engine.kernels.context import KernelEnv
 from engine.kernels.host import host_inputs
-from engine.kernels.numpy_sources import placeholder_message
+from engine.kernels.util import placeholder_message
 
 # Step kinds: how the run loop calls a kernel (specialised for the common one-output cases).
 NULLARY, UNARY, BINARY, GENERAL = 0, 1, 2, 3
@@ -49,11 +49,12 @@ def normalize_fetch(name):
     return graph_util.tensor_name(name)
 
 
-def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, node_state):
+def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, node_state, functions=None):
     """Build the ``Plan``; NotFoundError/InvalidArgumentError naming the node or tensor that is wrong.
 
     ``nodes`` maps names to NodeDefs, ``order_hint`` is their GraphDef order, ``feeds`` a set of tensor names,
-    ``node_state`` the executor's per-node dicts (kernels keep state there across plans).
+    ``node_state`` the executor's per-node dicts (kernels keep state there across plans), ``functions`` the
+    executor's function library (``KernelEnv.functions``: kernels run the function graphs of their ops on it).
     """
     fetches = [normalize_fetch(f) for f in fetches]
     feeds = {normalize_fetch(f) for f in feeds}
@@ -125,7 +126,7 @@ def compile_plan(nodes, order_hint, fetches, feeds, targets, device, resources, 
             if tensor not in feeds:
                 check_tensor(tensor, f"input of node {name!r}:")
             data.append(tensor)
-        kd, fn = _instantiate(node, default_type, device, resources, node_state)
+        kd, fn = _instantiate(node, default_type, device, resources, node_state, functions)
         reads = _ref_reads(node, data, ref_nodes, 1 if kd.needs_context else 0)
         if reads:
             fn = refs.reading(fn, reads)
@@ -226,14 +227,14 @@ def _needed_nodes(nodes, fetches, feeds, target_nodes):
     return needed
 
 
-def _instantiate(node, default_type, default_device, resources, node_state):
+def _instantiate(node, default_type, default_device, resources, node_state, functions):
     """The node's kernel def and callable, with errors in its attrs naming the node."""
     dev = node.device or default_device
     dev_type = default_type
     if node.device:
         dev_type = device_spec.DeviceSpec.parse(node.device).device_type or default_type
     kd = registry.find(node.op, dev_type, node.name)
-    env = KernelEnv(dev, kd.device_type, resources, node_state.setdefault(node.name, {}))
+    env = KernelEnv(dev, kd.device_type, resources, node_state.setdefault(node.name, {}), functions)
     try:
         return kd, kd.factory(node, env)
     except OpError as e:

@@ -4,15 +4,13 @@ A ref op takes the VariableV2 tensor itself (not its ``read`` snapshot) as input
 variable: the engine keeps the value in the variable's process, and updates it there under a lock.
 """
 
-from engine.kernels import numpy_grad, numpy_state  # noqa: F401 - registers the engine's op defs and kernels
+from engine.op_constants import REF_OPS  # noqa: F401 (the ref ops, named here for the task layer)
 from tasklayer import dtypes
 from tasklayer.graph import colocate_with, name_scope
 from tasklayer.op_registry import register_op
 from tasklayer.ops._build import make_op, who
 from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.shapes import TensorShape
-
-REF_OPS = numpy_state._REF_OPS
 
 
 def _infer_variable(op):

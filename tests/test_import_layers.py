@@ -31,6 +31,21 @@ def test_every_task_layer_module_has_a_layer():
     assert not present - placed, f"modules of tasklayer in no layer: {sorted(present - placed)}"
 
 
+def test_only_non_backend_helpers_of_the_kernels_may_be_imported_from_outside():
+    """The "backends-found-by-name" contract forbids every module of ``engine.kernels`` but the helpers it lists;
+    each listed one must exist and not be a backend (``numpy_*`` or ``cupy_backend``), so no backend is let in."""
+    import tomllib
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contract = next(c for c in config["contracts"] if c["id"] == "backends-found-by-name")
+    assert contract["forbidden_modules"] == ["engine.kernels.*"]
+    allowed = [rule.split("->")[1].strip() for rule in contract["ignore_imports"]]
+    assert all(rule.split("->")[0].strip() == "**" for rule in contract["ignore_imports"])
+    for module in allowed:
+        name = module.removeprefix("engine.kernels.")
+        assert (ROOT / "engine" / "kernels" / f"{name}.py").exists(), f"{module} does not exist"
+        assert not name.startswith("numpy_") and name != "cupy_backend", f"{module} is a backend"
+
+
 
 PACKAGES = ("engine", "tasklayer", "resmgr", "nodeagent", "appmaster", "protos", "yarnflow", "bin")
 # What a function may import for itself: dependencies a module works without (and the standard library).

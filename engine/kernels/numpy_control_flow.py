@@ -27,14 +27,6 @@ from engine.kernels.numpy_state import REF_CONTAINER
 from engine.kernels.registry import register_kernel
 from engine.refs import Ref
 
-# What the executor (engine.frames) recognises by op type.
-SWITCH_OPS = frozenset({"Switch", "RefSwitch"})
-MERGE_OPS = frozenset({"Merge"})
-ENTER_OPS = frozenset({"Enter", "RefEnter"})
-EXIT_OPS = frozenset({"Exit"})
-NEXT_ITERATION_OPS = frozenset({"NextIteration"})
-CONTROL_FLOW_OPS = SWITCH_OPS | MERGE_OPS | ENTER_OPS | EXIT_OPS | NEXT_ITERATION_OPS | {"LoopCond", "ControlTrigger"}
-
 _B, _S = dtypes.bool_, dtypes.string
 
 

@@ -30,22 +30,7 @@ from engine.kernels import numpy_dataset_pipeline as pipeline
 from engine.kernels import numpy_dataset_shuffle as shuffle
 from engine.kernels.numpy_dataset_functions import DatasetFunction
 from engine.kernels.registry import register_kernel
-
-
-def _handle_dtype(name, enum):
-    """``engine.dtypes``' type of that name once it has one, else one made here (TF's enum numbers)."""
-    existing = getattr(dtypes, name, None)
-    if isinstance(existing, dtypes.DType):
-        return existing
-    try:
-        return dtypes.DType(name, np.object_, enum, "V")
-    except TypeError:  # the older DType signature, without a kind
-        return dtypes.DType(name, np.object_, enum)
-
-
-# A dataset tensor (``ds._variant_tensor``) and an iterator handle: Python objects held in one process.
-VARIANT = _handle_dtype("variant", 21)
-RESOURCE = _handle_dtype("resource", 20)
+from engine.op_constants import VARIANT
 
 _I64 = dtypes.int64
 
@@ -142,14 +127,14 @@ def concatenate_dataset(node, env):
 @register_kernel("MapDataset", "CPU")
 def map_dataset(node, env):
     """``f`` of every element (its function graph is built once per plan, then run per element or block)."""
-    fn = DatasetFunction.from_node(node, "f", env.resources)
+    fn = DatasetFunction.from_node(node, "f", env)
     return lambda input_dataset: pipeline.Map(dataset_input(input_dataset), fn)
 
 
 @register_kernel("FilterDataset", "CPU")
 def filter_dataset(node, env):
     """The elements whose ``predicate`` is true."""
-    predicate = DatasetFunction.from_node(node, "predicate", env.resources)
+    predicate = DatasetFunction.from_node(node, "predicate", env)
     return lambda input_dataset: pipeline.Filter(dataset_input(input_dataset), predicate)
 
 

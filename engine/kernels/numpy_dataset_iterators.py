@@ -20,14 +20,14 @@ import numpy as np
 
 from engine import dtypes, op_defs
 from engine.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError
-from engine.executor import Executor
 from engine.graph_util import get_attr
 from engine.kernels import numpy_dataset_pipeline as pipeline
-from engine.kernels.numpy_dataset import RESOURCE, VARIANT, dataset_input
+from engine.kernels.numpy_dataset import dataset_input
+from engine.kernels.numpy_dataset_functions import graph_attr
 from engine.kernels.registry import register_kernel
 from engine.kernels.resources import node_resources
+from engine.op_constants import RESOURCE, VARIANT
 from engine.resource_mgr import PRIVATE_PREFIX
-from protos import graph_pb2
 
 ITERATOR_CONTAINER = "_iterators"
 
@@ -128,9 +128,7 @@ def one_shot_iterator(node, env):
     resource = _iterator_resource(node, env)
 
     def make_dataset():
-        body = get_attr(node, "dataset_factory")
-        body = body.reshape(-1)[0] if isinstance(body, np.ndarray) else body
-        factory = Executor(graph_pb2.GraphDef.FromString(bytes(body)), resources=env.resources)
+        factory = env.functions.instantiate(graph_attr(node, "dataset_factory"))
         [value] = factory.run(fetches=[get_attr(node, "dataset_factory_result")])
         return dataset_input(value, "dataset_factory")
 

@@ -8,7 +8,7 @@ from engine.errors import InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.numpy_shapes import strided_slice_index
 from engine.kernels.registry import register_kernel
-from engine.kernels.util import int_list, int_scalar
+from engine.kernels.util import broadcast_gradient_args, int_list, int_scalar
 
 op_defs.register_op("BroadcastGradientArgs", lambda node: [get_attr(node, "T", dtypes.int32)] * 2)
 op_defs.register_op("StridedSliceGrad", "T")
@@ -16,22 +16,6 @@ op_defs.register_op("Pad", "T")
 op_defs.register_op("UnsortedSegmentSum", "T")
 
 _MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
-
-
-def broadcast_gradient_args(s0, s1):
-    """The axes a gradient must be summed over for each of two broadcast operands of shapes ``s0``, ``s1``."""
-    rank = max(len(s0), len(s1))
-    a = [1] * (rank - len(s0)) + list(s0)
-    b = [1] * (rank - len(s1)) + list(s1)
-    r0, r1 = [], []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y and x != 1 and y != 1:
-            raise InvalidArgumentError(None, None, f"Incompatible shapes: {list(s0)} vs. {list(s1)}")
-        if x == 1 and y != 1 or x == 1 and y == 1 and i < rank - len(s0):
-            r0.append(i)
-        if y == 1 and x != 1 or x == 1 and y == 1 and i < rank - len(s1):
-            r1.append(i)
-    return r0, r1
 
 
 @register_kernel("BroadcastGradientArgs", "CPU")

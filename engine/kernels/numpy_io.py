@@ -30,10 +30,10 @@ from engine.graph_util import get_attr
 from engine.kernels.numpy_queues import lookup_queue
 from engine.kernels.registry import register_kernel
 from engine.kernels.resources import lookup_by_handle, node_resources
+from engine.op_constants import READER_OPS
 from engine.resource_mgr import PRIVATE_PREFIX
 
 READER_CONTAINER = "_readers"
-READER_OPS = {"TextLineReaderV2": "TextLineReader", "WholeFileReaderV2": "WholeFileReader"}
 
 
 def _none(node):

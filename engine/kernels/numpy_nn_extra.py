@@ -16,16 +16,13 @@ from engine.errors import InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
 from engine.kernels.util import int_scalar
+from engine.op_constants import SELU_ALPHA, SELU_SCALE
 
 for _op in ("BiasAdd", "BiasAddGrad", "Relu6", "Elu", "Selu", "LeakyRelu", "Softplus", "Softsign", "LRN",
             "LRNGrad"):
     op_defs.register_op(_op, "T")
 op_defs.register_op("TopKV2", lambda node: [get_attr(node, "T"), dtypes.int32])
 op_defs.register_op("InTopKV2", dtypes.bool_)
-
-# SELU's constants (Klambauer et al. 2017), as TF spells them.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _bad(message):

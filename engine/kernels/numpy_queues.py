@@ -43,11 +43,10 @@ from engine.kernels.numpy_accumulators import _wait
 from engine.kernels.numpy_state import _ref_state
 from engine.kernels.registry import register_kernel
 from engine.kernels.resources import lookup_by_handle, node_resources
+from engine.op_constants import QUEUE_OPS
 from engine.resource_mgr import PRIVATE_PREFIX
 
 QUEUE_CONTAINER = "_queues"
-QUEUE_OPS = {"FIFOQueueV2": "FIFOQueue", "RandomShuffleQueueV2": "RandomShuffleQueue",
-             "PaddingFIFOQueueV2": "PaddingFIFOQueue"}
 _private_ids = itertools.count()  # TF names private queues "_<n>_<node name>" in its messages
 
 # An attempt's step result, as TF's QueueBase::RunResult.

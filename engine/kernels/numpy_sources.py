@@ -8,7 +8,7 @@ from engine import tensor_codec
 from engine.errors import InvalidArgumentError
 from engine.graph_util import get_attr
 from engine.kernels.registry import register_kernel
-from engine.kernels.util import check_output_size, int_list
+from engine.kernels.util import check_output_size, int_list, placeholder_message
 
 
 @register_kernel("Const", "CPU", xp_generic=True)
@@ -18,15 +18,6 @@ def const(node, env, xp=np):
     if xp is not np:
         value = xp.asarray(value)
     return lambda: value
-
-
-def placeholder_message(node):
-    """TF's message for a placeholder that was not fed."""
-    dtype = get_attr(node, "dtype", None)
-    shape = get_attr(node, "shape", None)
-    shape_s = "unknown" if shape is None else "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
-    return (f"You must feed a value for placeholder tensor '{node.name}' with dtype "
-            f"{dtype.name if dtype else '?'} and shape {shape_s}")
 
 
 @register_kernel("Placeholder", "CPU")

@@ -24,17 +24,17 @@ from engine.errors import FailedPreconditionError, InvalidArgumentError
 from engine.graph_util import get_attr, node_name
 from engine.kernels.registry import register_kernel
 from engine.kernels.resources import node_resources
+from engine.op_constants import REF_OPS
 
 # ResourceMgr container of the aliases ``variable node name -> VariableState`` that ref ops resolve.
 REF_CONTAINER = "_variable_refs"
 
-_REF_OPS = ("Assign", "AssignAdd", "AssignSub", "ApplyGradientDescent", "ApplyMomentum", "ApplyAdam")
 # How many leading inputs of each ref op are variables.
 _REFS = {"ApplyMomentum": 2, "ApplyAdam": 3}
 
 op_defs.register_op("VariableV2", "dtype", stateful=True, ref_output=True)
 op_defs.register_op("IsVariableInitialized", dtypes.bool_, stateful=True, ref_inputs=(0,))
-for _op in _REF_OPS:
+for _op in REF_OPS:
     op_defs.register_op(_op, "T", stateful=True, ref_inputs=tuple(range(_REFS.get(_op, 1))))
 
 

@@ -1,5 +1,9 @@
 """The kernel registry: ``(op type, device type) -> factory``; backends register themselves when imported.
 
+The backends are the ``numpy_*`` and ``cupy_backend`` modules of this package, found by name and loaded the
+first time a kernel or an op definition is asked for (``engine.op_defs`` loads them through ``load_backends``
+when it meets an op type it does not know): nothing else imports a backend module.
+
 A factory is called once per node when a plan is compiled, ``factory(node_def, env) -> fn``, and ``fn`` is
 called every run with the node's input arrays (after a ``RunContext`` if ``needs_context``). ``fn`` returns
 one array for a one-output op, a sequence for several outputs, anything for none.
@@ -16,6 +20,7 @@ import pkgutil
 import threading
 
 from engine import kernels as _backends  # this package: its numpy_* and cupy_backend modules are the backends
+from engine import op_defs
 from engine.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,10 @@ class KernelDef:
 
 _KERNELS = {}
 _loaded = False
-_load_lock = threading.Lock()
+_loading = False  # this thread (holding the lock) is importing the backends now
+# Reentrant: a backend being imported may ask ``op_defs`` about an op type it does not know, which asks to load
+# again; that inner call returns at once (the op stays unknown until loading is done, as without lazy loading).
+_load_lock = threading.RLock()
 _soft_placed = set()
 
 
@@ -48,17 +56,21 @@ def register_kernel(op, device_type="CPU", *, needs_context=False, xp_generic=Fa
 
 def load_backends():
     """Import every backend module of ``engine.kernels`` once (numpy_* always; cupy_backend if it can)."""
-    global _loaded
+    global _loaded, _loading
     if _loaded:
         return
     with _load_lock:
-        if _loaded:
+        if _loaded or _loading:
             return
-        names = load_numpy_backends()
-        # The cupy backend registers GPU kernels only when cupy imports and a GPU is visible.
-        if "cupy_backend" in names:
-            importlib.import_module("engine.kernels.cupy_backend")
-        _loaded = True
+        _loading = True
+        try:
+            names = load_numpy_backends()
+            # The cupy backend registers GPU kernels only when cupy imports and a GPU is visible.
+            if "cupy_backend" in names:
+                importlib.import_module("engine.kernels.cupy_backend")
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def load_numpy_backends():
@@ -107,3 +119,7 @@ def all_kernels(load=True):
     if load:
         load_backends()
     return list(_KERNELS.values())
+
+
+# Op definitions live beside their kernels: an op type op_defs does not know yet may be in a backend not loaded yet.
+op_defs.set_loader(load_backends)

@@ -12,7 +12,6 @@ tensor); nothing is read until an iterator (``iterator_ops``) pulls elements on 
 
 import numpy as np
 
-from engine.kernels import numpy_dataset  # noqa: F401 - the engine side of these ops (their op_defs)
 from tasklayer import dtypes
 from tasklayer.data import functions, iterator_ops, structure
 from tasklayer.grad_rules import not_differentiable

@@ -27,7 +27,6 @@ import warnings
 
 import numpy as np
 
-from engine.kernels import numpy_dataset_iterators  # noqa: F401 - the engine side of these ops (their op_defs)
 from tasklayer import dtypes
 from tasklayer.data import functions, structure
 from tasklayer.grad_rules import not_differentiable

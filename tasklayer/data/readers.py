@@ -11,7 +11,6 @@
 [b'first', b'second']
 """
 
-from engine.kernels import numpy_dataset_readers  # noqa: F401 - the engine side of these ops (their op_defs)
 from tasklayer import dtypes
 from tasklayer.data.dataset_ops import Dataset, register_dataset_op
 from tasklayer.graph import get_default_graph, name_scope

@@ -13,7 +13,7 @@ three parallel structures: the components' dtypes, their static shapes and their
 import collections.abc
 
 from engine import tensor_codec
-from engine.kernels.numpy_dataset import RESOURCE, VARIANT
+from engine.op_constants import RESOURCE, VARIANT
 from tasklayer.shapes import TensorShape, as_shape
 from tasklayer.tensor import Tensor
 

@@ -1,6 +1,5 @@
 """Graph ops that only gradient rules build: BroadcastGradientArgs, StridedSliceGrad, Pad, UnsortedSegmentSum."""
 
-from engine.kernels import numpy_grad  # noqa: F401 - the engine's op defs and kernels for these ops
 from tasklayer.op_registry import register_op
 from tasklayer.ops import static_value
 from tasklayer.ops._build import make_op, shape_of

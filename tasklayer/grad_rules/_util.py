@@ -3,7 +3,7 @@ known and run-time shapes (Shape, Size, BroadcastGradientArgs) where they are no
 
 import numpy as np
 
-from engine.kernels.numpy_grad import broadcast_gradient_args as static_broadcast_args
+from engine.kernels.util import broadcast_gradient_args as static_broadcast_args
 from tasklayer import dtypes
 from tasklayer.grad_rules import _ops
 from tasklayer.ops import array_ops, math_ops, reduction_ops, static_value

@@ -4,7 +4,6 @@ and ``tf.while_loop`` (``tasklayer.ops.while_loop``) are built from. What their 
 tensors, frames) is the executor's business: ``engine.frames``."""
 
 from engine import op_defs as engine_op_defs
-from engine.kernels import numpy_control_flow  # noqa: F401 - registers the engine's op defs and kernels
 from tasklayer import dtypes
 from tasklayer.graph import Operation, Tensor, colocate_with, control_dependencies, get_default_graph, name_scope
 from tasklayer.op_registry import register_op

@@ -8,7 +8,6 @@ arithmetic (``SAME``: ``ceil(in / stride)`` outputs, the odd padding at the end)
 [None, 14, 14, 8]
 """
 
-from engine.kernels import numpy_conv  # noqa: F401 - the engine's op defs and kernels of these op types
 from tasklayer import dtypes
 from tasklayer.graph import Tensor, name_scope
 from tasklayer.op_registry import register_op

@@ -23,7 +23,7 @@ import hashlib
 import numpy as np
 
 from engine import tensor_codec
-from engine.kernels import numpy_queues
+from engine.op_constants import QUEUE_OPS
 from tasklayer import dtypes as dtypes_lib
 from tasklayer.graph import Tensor, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op
@@ -33,7 +33,7 @@ from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.ops.static_value import constant_int
 from tasklayer.shapes import TensorShape, unknown_shape
 
-QUEUE_OP_TYPES = tuple(numpy_queues.QUEUE_OPS)
+QUEUE_OP_TYPES = tuple(QUEUE_OPS)
 
 
 # ---------------------------------------------------------------------- graph ops

@@ -1,7 +1,6 @@
 """Embedding lookups over one table or a list of shards, and the ops they split and stitch ids with:
 ``dynamic_partition`` and ``dynamic_stitch`` (kernels in ``engine/kernels/numpy_partition.py``)."""
 
-from engine.kernels import numpy_partition  # noqa: F401 - the engine's op defs and kernels of these op types
 from tasklayer import dtypes, shapes
 from tasklayer.graph import colocate_with, name_scope
 from tasklayer.op_registry import register_op

@@ -10,7 +10,7 @@ names from a queue, e.g. ``tf.train.string_input_producer``), ``tf.decode_csv``,
 [array([1, 2], dtype=int32), array([b'x', b'none'], dtype=object), array([2.5, 0. ], dtype=float32)]
 """
 
-from engine.kernels import numpy_io
+from engine.op_constants import READER_OPS
 from tasklayer import dtypes
 from tasklayer.graph import Tensor, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op
@@ -48,7 +48,7 @@ def _infer_decode_csv(op):
     return [(t, records.shape) for t in op.get_attr("OUT_TYPE")]
 
 
-for _op in numpy_io.READER_OPS:
+for _op in READER_OPS:
     register_op(_op, lambda op: [(dtypes.string, ())], stateful=True)
 register_op("ReaderReadV2", _infer_reader_use(lambda op: [(dtypes.string, ()), (dtypes.string, ())]), stateful=True)
 register_op("ReaderReadUpToV2", _infer_reader_use(lambda op: [(dtypes.string, (None,)), (dtypes.string, (None,))]),
@@ -62,7 +62,7 @@ register_op("WriteFile", lambda op: _string_scalar(op, 0, "filename") or _string
 register_op("MatchingFiles", lambda op: [(dtypes.string, (None,))], stateful=True)
 register_op("DecodeCSV", _infer_decode_csv)
 # Every op type of this module (tasklayer.grad_rules.data_flow_grad declares them not differentiable).
-IO_OP_TYPES = (*numpy_io.READER_OPS, "ReaderReadV2", "ReaderReadUpToV2", "ReaderNumRecordsProducedV2",
+IO_OP_TYPES = (*READER_OPS, "ReaderReadV2", "ReaderReadUpToV2", "ReaderNumRecordsProducedV2",
                "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2", "ReadFile", "WriteFile", "MatchingFiles", "DecodeCSV")
 
 

@@ -1,7 +1,7 @@
 """The rest of tf.nn's own op types: bias_add, relu6, elu, selu, leaky_relu, softplus, softsign, lrn, top_k,
 in_top_k (kernels in ``engine/kernels/numpy_nn_extra.py``, gradients in ``grad_rules/nn_grad.py``)."""
 
-from engine.kernels import numpy_nn_extra  # the engine's op defs and kernels of these op types
+from engine.op_constants import SELU_ALPHA, SELU_SCALE  # noqa: F401 (grad_rules/nn_grad.py reads them here)
 from tasklayer import dtypes, shapes
 from tasklayer.graph import Tensor, name_scope
 from tasklayer.op_registry import register_op
@@ -9,8 +9,6 @@ from tasklayer.ops import static_value
 from tasklayer.ops._build import check_dtype, infer_same, make_op, shape_of, unary, who
 from tasklayer.ops.constant_op import convert_to_tensor
 from tasklayer.ops.math_ops import cast
-
-SELU_ALPHA, SELU_SCALE = numpy_nn_extra.SELU_ALPHA, numpy_nn_extra.SELU_SCALE
 
 for _op in ("Relu6", "Elu", "Selu", "LeakyRelu", "Softplus", "Softsign", "LRNGrad"):
     register_op(_op, infer_same)

@@ -8,7 +8,6 @@ their rules build, and TF's padding arithmetic (``SAME``: ``ceil(in / stride)`` 
 [None, 7, 7, 8]
 """
 
-from engine.kernels import numpy_pooling  # noqa: F401 - the engine's op defs and kernels of these op types
 from tasklayer import dtypes, shapes
 from tasklayer.graph import name_scope
 from tasklayer.op_registry import register_op

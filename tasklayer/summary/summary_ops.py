@@ -27,7 +27,6 @@ import re
 
 import numpy as np
 
-from engine.kernels import numpy_summary  # noqa: F401 - registers the engine's op defs and kernels
 from protos import summary_pb2
 from tasklayer import dtypes
 from tasklayer.graph import GraphKeys, Tensor, add_to_collection, get_collection, name_scope

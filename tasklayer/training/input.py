@@ -17,7 +17,6 @@
 [1 2 3] [4]
 """
 
-from engine.kernels import numpy_queues  # noqa: F401 - registers the engine's CountUpTo and Assert
 from tasklayer import dtypes, state_ops
 from tasklayer.graph import GraphKeys, colocate_with, control_dependencies, name_scope
 from tasklayer.op_registry import register_op

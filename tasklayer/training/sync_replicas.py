@@ -41,7 +41,6 @@ import threading
 
 import numpy as np
 
-from engine.kernels import numpy_accumulators  # noqa: F401 - registers the engine's op defs and kernels
 from tasklayer import dtypes, state_ops, variables as variables_lib
 from tasklayer.errors import CancelledError, DeadlineExceededError
 from tasklayer.graph import GraphKeys, colocate_with, control_dependencies, name_scope
