@@ -107,3 +107,6 @@ from tasklayer.ops.while_loop import while_loop  # noqa: E402,F401
 from tasklayer import gfile, io, summary  # noqa: E402,F401
 from tasklayer.summary import Event, SessionLog, Summary  # noqa: E402,F401
 from tasklayer.summary.messages import RunMetadata, RunOptions  # noqa: E402,F401
+
+# ---- issue 10 (tf.contrib) ----
+from tasklayer import contrib  # noqa: E402,F401

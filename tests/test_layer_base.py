@@ -77,6 +77,7 @@ def test_call_must_be_defined():
     (lambda: tf.layers.AveragePooling2D(2, 2), [1, 4, 4, 2]),
     (lambda: tf.layers.BatchNormalization(), [3, 4]),
     (lambda: tf.layers.Flatten(), [3, 2, 2]),
+    (lambda: tf.layers.Dropout(0.5), [3, 4]),
 ])
 def test_every_layer_class_is_a_layer_and_keeps_its_scope(make, shape):
     layer = make()
@@ -87,3 +88,14 @@ def test_every_layer_class_is_a_layer_and_keeps_its_scope(make, shape):
     assert layer.built and layer.name == layer.default_name
     assert tf.global_variables() == made == layer.variables  # the second call made nothing
     assert layer.variables == layer.trainable_variables + layer.non_trainable_variables
+
+
+def test_dropout_keeps_its_name_and_puts_every_call_in_its_scope():
+    layer = tf.layers.Dropout(0.5, name="drop")
+    training = tf.placeholder(tf.bool, [])
+    kept, cond, dropped = layer(tf.ones([2, 3])), layer(tf.ones([2, 3]), training=training), layer([[1.0]], True)
+    assert layer.name == "drop" and [t.op.type for t in (kept, cond, dropped)] == ["Identity", "Merge", "Mul"]
+    assert all(t.name.startswith("drop/") for t in (kept, cond, dropped)), [t.name for t in (kept, cond, dropped)]
+    with tf.Session() as sess:
+        assert sess.run(cond, {training: False}).tolist() == [[1.0] * 3] * 2
+        assert set(sess.run(cond, {training: True}).ravel()) <= {0.0, 2.0}

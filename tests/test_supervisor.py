@@ -117,6 +117,7 @@ def test_the_chief_checkpoints_at_start_then_every_save_model_secs(tmp_path):
         assert sv.should_stop()
 
 
+@pytest.mark.filterwarnings("error")  # a second session must not write to the writer the first one closed
 def test_managed_session_ends_cleanly_on_out_of_range_and_reraises_other_errors(tmp_path):
     with tf.Graph().as_default():
         _, train = _step_model()
@@ -129,6 +130,24 @@ def test_managed_session_ends_cleanly_on_out_of_range_and_reraises_other_errors(
             with sv.managed_session() as sess:  # a new session: the stop is cleared
                 assert not sv.should_stop()
                 raise ValueError("bad batch")
+
+
+@pytest.mark.filterwarnings("error")  # "Attempting to use a closed FileWriter" fails the test
+def test_a_second_managed_session_writes_its_events_to_a_reopened_writer(tmp_path):
+    with tf.Graph().as_default():
+        _, train = _step_model()
+        sv = tf.train.Supervisor(logdir=str(tmp_path), save_model_secs=0)
+        for _ in range(2):
+            with sv.managed_session() as sess:
+                sess.run(train)
+    # stop() closed the writer; the next session reopened it (a new events file) before writing to it, as TF.
+    files = sorted(tmp_path.glob("events.out.tfevents.*"))
+    assert len(files) == 2
+    for path in files:
+        events = list(tf.train.summary_iterator(str(path)))
+        logs = [e.session_log.status for e in events if e.HasField("session_log")]
+        assert any(e.HasField("graph_def") for e in events)
+        assert logs == [tf.SessionLog.START, tf.SessionLog.STOP]
 
 
 def test_a_non_chief_needs_placed_variables_and_waits_for_the_chief(server):

@@ -25,15 +25,17 @@ class Layer:
     and compute in ``call(inputs, ...)``; ``layer(inputs)`` (or ``layer.apply``) runs both in the layer's scope.
 
     ``name`` (default the class's ``default_name``) is made unique on the first call; ``_reuse`` (True or
-    ``tf.AUTO_REUSE``) takes the variables of that scope made before, as the layer functions' ``reuse`` does.
+    ``tf.AUTO_REUSE``) takes the variables of that scope made before, as the layer functions' ``reuse`` does;
+    ``_scope`` (a ``VariableScope``, TF1's private argument that ``tf.contrib.layers`` passes) is the scope to use
+    instead of making one, so that its variables and ops go straight under it.
     """
 
     default_name = "layer"
 
-    def __init__(self, trainable=True, name=None, dtype=None, _reuse=None, **kwargs):
+    def __init__(self, trainable=True, name=None, dtype=None, _reuse=None, _scope=None, **kwargs):
         self.trainable = trainable
         self.dtype = dtype
-        self._name, self._reuse, self._scope = name, _reuse, None
+        self._name, self._reuse, self._scope, self._built = name, _reuse, _scope, False
         self._trainable_weights, self._non_trainable_weights = [], []
 
     @property
@@ -46,7 +48,7 @@ class Layer:
     @property
     def built(self):
         """Whether the layer was called (and made its variables)."""
-        return self._scope is not None
+        return self._built
 
     @property
     def trainable_variables(self):
@@ -82,13 +84,15 @@ class Layer:
         """The layer applied to ``inputs`` (further arguments go to ``call``, e.g. ``training``)."""
         x = convert_to_tensor(inputs, name="inputs")
         self._check_input(x)
-        if self._scope is None:
+        if not self._built:
             reuse = AUTO_REUSE if self._reuse is AUTO_REUSE else (True if self._reuse else None)
-            with variable_scope(self._name, default_name=self.default_name, reuse=reuse) as scope:
+            first = (variable_scope(self._scope, reuse=reuse) if self._scope is not None
+                     else variable_scope(self._name, default_name=self.default_name, reuse=reuse))
+            with first as scope:
                 if self.dtype is None:
                     self.dtype = x.dtype
                 self.build(x.shape)
-                self._scope = scope
+                self._scope, self._built = scope, True
                 return self.call(x, *args, **kwargs)
         with variable_scope(self._scope, reuse=True):
             return self.call(x, *args, **kwargs)

@@ -15,10 +15,8 @@ from tasklayer.graph import Tensor
 from tasklayer.layers.base import Layer
 from tasklayer.ops import array_ops, math_ops, nn_impl, static_value
 from tasklayer.layers.utils import smart_cond
-from tasklayer.ops.constant_op import convert_to_tensor
-from tasklayer.variable_scope import variable_scope
 
-__all__ = ["Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "static_training"]
+__all__ = ["Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "static_training", "apply_kernel"]
 
 
 class Dense(Layer):
@@ -67,7 +65,7 @@ class Dense(Layer):
 
     def call(self, x):
         """``activation(x @ kernel + bias)`` over the last axis of ``x``."""
-        out = _apply_kernel(x, self.kernel)
+        out = apply_kernel(x, self.kernel)
         if self.bias is not None:
             out = out + self.bias
         return self.activation(out) if self.activation is not None else out
@@ -83,7 +81,7 @@ def _last_dim(x):
     return in_dim
 
 
-def _apply_kernel(x, kernel):
+def apply_kernel(x, kernel):
     """``x @ kernel`` over the last axis of ``x`` (TF1's tensordot for rank > 2)."""
     if x.shape.ndims == 2:
         return math_ops.matmul(x, kernel)
@@ -121,21 +119,23 @@ def static_training(training):
     return bool(training)
 
 
-class Dropout:
+class Dropout(Layer):
     """Dropout as a layer: in training, each input unit is set to 0 with probability ``rate`` and the others
-    scaled by ``1 / (1 - rate)``; otherwise the inputs pass unchanged. ``training`` may be a bool tensor.
+    scaled by ``1 / (1 - rate)``; otherwise the inputs pass unchanged. ``training`` may be a bool tensor. Its
+    ops go under its scope (``dropout``, ``dropout_1``, ...), named on the first call, as every layer's.
 
     >>> import tasklayer as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     layer = tf.layers.Dropout(rate=0.5)
-    ...     sess.run(layer(tf.ones([2, 2]), training=False)).tolist()
-    [[1.0, 1.0], [1.0, 1.0]]
+    ...     sess.run(layer(tf.ones([2, 2]), training=False)).tolist(), layer.name
+    ([[1.0, 1.0], [1.0, 1.0]], 'dropout')
     """
 
+    default_name = "dropout"
+
     def __init__(self, rate=0.5, noise_shape=None, seed=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
-        self._name = name
-        self.name = name or "dropout"
 
     def _noise_shape(self, x):
         if self.noise_shape is None:
@@ -143,22 +143,17 @@ class Dropout:
         dims = array_ops.shape(x)
         return [dims[i] if d is None else d for i, d in enumerate(self.noise_shape)]
 
-    def __call__(self, inputs, training=False):
-        """``inputs`` with dropout applied when ``training`` (a Python bool or a bool tensor)."""
-        with variable_scope(self._name, default_name="dropout") as scope:
-            self.name = scope.name.rsplit("/", 1)[-1]
-            x = convert_to_tensor(inputs, name="inputs")
-            training = static_training(training)
-            if training is False:
-                return array_ops.identity(x)
+    def call(self, x, training=False):
+        """``x`` with dropout applied when ``training`` (a Python bool or a bool tensor)."""
+        training = static_training(training)
+        if training is False:
+            return array_ops.identity(x)
 
-            def dropped():
-                return nn_impl.dropout(x, noise_shape=self._noise_shape(x), seed=self.seed, rate=self.rate)
-            # TF's smart_cond: a known ``training`` picks the branch now; a tensor builds a tf.cond, so the mask
-            # is drawn only in steps that train.
-            return smart_cond(training, dropped, lambda: array_ops.identity(x))
-
-    apply = __call__
+        def dropped():
+            return nn_impl.dropout(x, noise_shape=self._noise_shape(x), seed=self.seed, rate=self.rate)
+        # TF's smart_cond: a known ``training`` picks the branch now; a tensor builds a tf.cond, so the mask is
+        # drawn only in steps that train.
+        return smart_cond(training, dropped, lambda: array_ops.identity(x))
 
 
 def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):

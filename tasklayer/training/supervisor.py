@@ -201,7 +201,11 @@ class Supervisor:
                                     start_standard_services=True):
         """A ready session: the chief restores or initializes the model (and starts the checkpoint thread), the
         others wait for it; the graph's queue runners are started."""
+        # A session made again after stop() (a second managed_session) needs its threads to run and the writer
+        # that stop() closed open again before the graph and START are written to it, as TF reopens it here.
         self._coord.clear_stop()
+        if self._summary_writer:
+            self._summary_writer.reopen()
         if self._is_chief:
             sess = self._session_manager.prepare_session(
                 master, init_op=self._init_op, saver=self._saver, checkpoint_dir=self._logdir,
