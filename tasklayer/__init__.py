@@ -53,7 +53,7 @@ from tasklayer.state_ops import assign, assign_add, assign_sub  # noqa: E402,F40
 from tasklayer.variable_scope import (AUTO_REUSE, VariableScope, get_variable, get_variable_scope,  # noqa: E402,F401
                                       variable_scope)
 from tasklayer.variables import (Variable, global_variables, global_variables_initializer,  # noqa: E402,F401
-                                 is_variable_initialized, local_variables, local_variables_initializer,
+                                 is_variable_initialized, local_variables, local_variables_initializer, model_variables,
                                  report_uninitialized_variables, trainable_variables, variables_initializer)
 
 initialize_all_variables = global_variables_initializer  # TF1's deprecated alias

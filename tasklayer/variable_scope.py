@@ -186,17 +186,18 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
     outer = stack[-1]
     if name_or_scope is None and default_name is None:
         raise TypeError("If default_name is None then name_or_scope is required")
+    counts = _store(graph)["scope_counts"]  # full scope name -> times opened (TF1's variable_scopes_count)
     if isinstance(name_or_scope, VariableScope):
         full = name_or_scope.name
         name_scope_name = name_or_scope.original_name_scope or (full + "/" if full else "")
         base_reuse = name_or_scope.reuse
         base_init, base_dtype = name_or_scope.initializer, name_or_scope.dtype
     else:
-        if name_or_scope is None:  # default_name: made unique among this scope's children
-            counts = _store(graph)["scope_counts"]
-            key = f"{outer.name}/{default_name}" if outer.name else default_name
-            n = counts.get(key, 0)
-            counts[key] = n + 1
+        if name_or_scope is None:  # default_name: the first of name, name_1, ... not open in this scope yet
+            prefix = f"{outer.name}/{default_name}" if outer.name else default_name
+            n = 0
+            while counts.get(prefix if n == 0 else f"{prefix}_{n}", 0) > 0:
+                n += 1
             short = default_name if n == 0 else f"{default_name}_{n}"
         else:
             short = str(name_or_scope)
@@ -210,6 +211,8 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
         reuse = True if outer.reuse is True else base_reuse
     elif reuse is not AUTO_REUSE:
         reuse = True
+    saved_counts = dict(counts) if isinstance(name_or_scope, VariableScope) else None
+    counts[full] = counts.get(full, 0) + 1
     ns_cm = graph.name_scope(name_scope_name) if auxiliary_name_scope else contextlib.nullcontext(
         graph.get_name_scope() + "/" if graph.get_name_scope() else "")
     with ns_cm as ns:
@@ -220,3 +223,11 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
             yield scope
         finally:
             stack.pop()
+            # As TF1: leaving a scope given as an object restores the counts; leaving one named by a string
+            # resets its sub-scopes, so re-entering "net" names its layers "net/dense" again, not "net/dense_1".
+            if saved_counts is not None:
+                counts.clear()
+                counts.update(saved_counts)
+            else:
+                for key in [k for k in counts if k.startswith(full + "/")]:
+                    counts[key] = 0

@@ -47,6 +47,11 @@ def local_variables(scope=None):
     return get_default_graph().get_collection(GraphKeys.LOCAL_VARIABLES, scope)
 
 
+def model_variables(scope=None):
+    """Variables in the MODEL_VARIABLES collection (what ``tf.contrib.framework.model_variable`` makes)."""
+    return get_default_graph().get_collection(GraphKeys.MODEL_VARIABLES, scope)
+
+
 def variables_initializer(var_list, name="init"):
     """One op running the initializers of ``var_list`` (a NoOp when it is empty)."""
     var_list = list(var_list)

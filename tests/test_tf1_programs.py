@@ -342,8 +342,6 @@ def test_neural_network_estimator(default_mnist_dir):
     assert last_float(r"Testing Accuracy: " + FLOAT, out) >= ACCURACY_BAR
 
 
-@xfail("variable_scope re-entered by name to restart its default names (conv2d, not conv2d_2), as TF1's does; "
-       "then softmax_cross_entropy_with_logits casting float64 one-hot labels to the logits' dtype")
 def test_tensorflow_dataset_api(default_mnist_dir):
     watch_program("tensorflow_dataset_api", r"Step (\d+), Minibatch Loss= " + FLOAT + r", Training Accuracy= "
                   + FLOAT, lambda m: int(m.group(1)) >= 20 and float(m.group(3)) >= EARLY_BAR)

@@ -296,3 +296,26 @@ def test_tf_train_works_whatever_is_imported_first(first):
                    "assert type(tf.train) is types.ModuleType\n"
                    "w = tf.Variable(1.0)\nprint(type(tf.train.GradientDescentOptimizer(0.1).minimize(w * w)).__name__)")
     assert done.returncode == 0 and done.stdout.strip() == "Operation", done.stderr
+
+
+def test_default_scope_names_count_as_tf1_counts_them():
+    # What TF 2.21's compat.v1 (v1 behaviour) names the same scopes.
+    names = []
+    with tf.Graph().as_default():
+        x = tf.zeros([1, 4])
+        for reuse in (False, True):
+            with tf.variable_scope("ConvNet", reuse=reuse):  # re-entered: its layers are named afresh
+                names += [tf.layers.dense(x, 2).name, tf.layers.dense(x, 2).name]
+        with tf.variable_scope("Net"):
+            pass
+        for _ in range(2):  # a default name skips names already opened
+            with tf.variable_scope(None, default_name="Net") as scope:
+                names.append(scope.name)
+        with tf.variable_scope("outer") as outer:
+            with tf.variable_scope(None, default_name="a") as scope:
+                names.append(scope.name)
+        with tf.variable_scope(outer):  # entered as an object: the counts come back as they were
+            with tf.variable_scope(None, default_name="a") as scope:
+                names.append(scope.name)
+    assert names == ["ConvNet/dense/BiasAdd:0", "ConvNet/dense_1/BiasAdd:0", "ConvNet_1/dense/BiasAdd:0",
+                     "ConvNet_1/dense_1/BiasAdd:0", "Net_1", "Net_2", "outer/a", "outer/a"]

@@ -13,7 +13,7 @@ import numpy as np
 from tasklayer import dtypes, initializers
 from tasklayer.graph import Tensor
 from tasklayer.layers.base import Layer
-from tasklayer.ops import array_ops, math_ops, nn_impl, static_value
+from tasklayer.ops import array_ops, math_ops, nn_extra_ops, nn_impl, static_value
 from tasklayer.layers.utils import smart_cond
 
 __all__ = ["Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "static_training", "apply_kernel"]
@@ -67,7 +67,7 @@ class Dense(Layer):
         """``activation(x @ kernel + bias)`` over the last axis of ``x``."""
         out = apply_kernel(x, self.kernel)
         if self.bias is not None:
-            out = out + self.bias
+            out = nn_extra_ops.bias_add(out, self.bias)  # TF1's Dense: a BiasAdd op (its node names match TF's)
         return self.activation(out) if self.activation is not None else out
 
 

@@ -106,7 +106,9 @@ def _xent(labels, logits, axis, name, stop_labels):
     with name_scope(name, "softmax_cross_entropy_with_logits", [logits, labels]) as scope:
         logits = convert_to_tensor(logits, name="logits")
         check_dtype("SoftmaxCrossEntropyWithLogits", "logits", logits, dtypes.FLOATS)
-        labels = convert_to_tensor(labels, dtype=logits.dtype, name="labels")
+        labels = convert_to_tensor(labels, name="labels", preferred_dtype=logits.dtype)
+        if labels.dtype != logits.dtype:  # TF casts the labels to the logits' type (float64 one-hot labels)
+            labels = math_ops.cast(labels, logits.dtype)
         if stop_labels:
             labels = array_ops.stop_gradient(labels, name="labels_stop_gradient")
         rank = logits.shape.ndims

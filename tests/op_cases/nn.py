@@ -530,3 +530,9 @@ def _(tf):
 def _(tf):
     return tf.layers.batch_normalization(tf.constant(X), training=True)
 
+
+
+@case("xent_casts_float64_labels_to_the_logits_type", expect=lambda: np.float32([np.log(2)]), rtol=1e-5)
+def _xent_float64_labels(tf):
+    labels = tf.constant(np.float64([[1.0, 0.0]]))
+    return tf.nn.softmax_cross_entropy_with_logits_v2(labels=labels, logits=tf.constant([[0.0, 0.0]]))
