@@ -1,6 +1,8 @@
-"""`yarnflow nodes | apps | status APP | logs APP | kill APP | local up/down`: look at and steer a cluster."""
+"""`yarnflow nodes | apps | status APP | logs APP | kill APP | local up/down`: look at and steer a cluster;
+`yarnflow tf-coverage [PROGRAM...]`: how much of TF 1.15's API tasklayer provides, and what a program lacks."""
 
 import datetime
+import json
 import sys
 import time
 
@@ -9,6 +11,8 @@ import grpc
 
 from yarnflow import client as yc
 from yarnflow import local_cluster, resources, rpc
+from yarnflow import tf_coverage as tf_coverage_lib
+from yarnflow import tf_coverage_report
 from yarnflow.errors import YarnflowError
 
 RESMGR_HELP = "resmgr HOST:PORT (default: $YARNFLOW_RESMGR, else the local cluster's)"
@@ -196,6 +200,36 @@ def local_down():
     """Stop the local cluster and its containers."""
     count = local_cluster.down()
     click.echo(f"local cluster down ({count} daemon(s) stopped)" if count else "no local cluster is running")
+
+
+@cli.command("tf-coverage")
+@click.argument("programs", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+@click.option("--missing", "missing_module", default=None, metavar="MODULE",
+              help="list the names of one TF 1.15 module (tf.nn, or nn) that tasklayer lacks")
+@click.option("--all-modules", is_flag=True, help="a row for every module of TF 1.15's API, not only the main ones")
+def tf_coverage(programs, as_json, missing_module, all_modules):
+    """How much of TF 1.15's API tasklayer provides, per module; given PROGRAMS (files or directories), the TF1
+    symbols they use that tasklayer lacks, with file:line (exit status 1 when any is missing)."""
+    try:
+        namespace = tf_coverage_lib.load_namespace()
+        if programs:
+            report = tf_coverage_report.scan_report(programs, namespace)
+            lines = tf_coverage_report.format_scan(report, programs)
+            status = 1 if report["missing"] else 0
+        elif missing_module:
+            report = tf_coverage_report.missing_entries(namespace, missing_module)
+            lines, status = tf_coverage_report.format_missing(report), 0
+        else:
+            api = tf_coverage_lib.load_api()
+            modules = sorted(api.modules) if all_modules else tf_coverage_lib.TABLE_MODULES
+            rows = tf_coverage_report.coverage_entries(namespace, modules, api)
+            report = {"modules": rows, "goal": tf_coverage_report.goal_line(rows)}
+            lines, status = [*tf_coverage_report.format_table(rows), report["goal"]], 0
+    except tf_coverage_lib.ProgramError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(json.dumps(report, indent=1) if as_json else "\n".join(lines))
+    return status
 
 
 def main(argv=None):
